@@ -1,0 +1,51 @@
+# One entry point for everything a developer or CI does. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(VENV)/bin
+export SAM_CLI_TELEMETRY := 0
+
+# Python 3.13: `python3.13` if it runs (a pyenv shim may not), else pyenv's newest 3.13.x.
+PYTHON313 ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
+
+.PHONY: help test lint validate pytest build lock clean
+
+help:
+	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, pytest"
+	@echo "make build    sam build without Docker (python3.13 from .venv on PATH)"
+	@echo "make lock     re-resolve requirements-dev.in into requirements-dev.txt"
+	@echo "make clean    remove .venv and .aws-sam"
+
+$(BIN)/.installed: requirements-dev.txt layers/core/requirements.txt pyproject.toml
+	@test -n "$(PYTHON313)" || { echo "Python 3.13 was not found. Install it (pyenv install 3.13, or your OS package) or run: make PYTHON313=/path/to/python3.13 $(MAKECMDGOALS)" >&2; exit 1; }
+	$(PYTHON313) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	@touch $@
+
+test: lint validate pytest
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+validate: $(BIN)/.installed
+	$(BIN)/sam validate --lint --region us-east-1
+
+pytest: $(BIN)/.installed
+	$(BIN)/pytest
+
+build: $(BIN)/.installed
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build
+
+lock: $(BIN)/.installed
+	rm -rf $(VENV)-lock && $(PYTHON313) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet -r layers/core/requirements.txt -r requirements-dev.in
+	{ sed -n '1,/^-r /p' requirements-dev.txt; $(VENV)-lock/bin/pip freeze --exclude-editable \
+	  | grep -viE "^($$(sed -n 's/==.*//p' layers/core/requirements.txt | sed 's/[-_]/[-_]/g' | paste -sd'|'))==" ; } > requirements-dev.txt.new
+	mv requirements-dev.txt.new requirements-dev.txt && rm -rf $(VENV)-lock
+
+clean:
+	rm -rf $(VENV) .aws-sam

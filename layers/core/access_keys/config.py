@@ -1,0 +1,42 @@
+"""Settings read once from the environment that template.yaml sets for every function."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cache
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    keys_table_name: str
+    records_table_name: str
+    secrets_kms_key_id: str
+    region: str | None
+    # The verifier caches decrypted SecretKeys this long, so a warm request makes no KMS call.
+    # The key's status is still read on every request: caching never delays a disable.
+    secret_cache_seconds: int = 300
+    # How many partitions one key's access records are spread over (see README, "Limits").
+    record_shards: int = 4
+
+
+class ConfigurationError(RuntimeError):
+    """A required environment variable is missing: the deployment, not the caller, is wrong."""
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set")
+    return value
+
+
+@cache
+def settings() -> Settings:
+    """The one Settings object of this process, read on first use."""
+    return Settings(
+        keys_table_name=_required("KEYS_TABLE_NAME"),
+        records_table_name=_required("RECORDS_TABLE_NAME"),
+        secrets_kms_key_id=_required("SECRETS_KMS_KEY_ID"),
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+    )

@@ -1,0 +1,136 @@
+"""The keys table: key items and the per-owner account item."""
+
+from __future__ import annotations
+
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
+from pynamodb.transactions import TransactWrite
+
+from access_keys.dal.models import AccountItem, KeyItem, bind_tables
+from access_keys.dal.throttling import throttling_as_request_limit
+from access_keys.domain import AccessKey, Status, StoredKey
+from access_keys.errors import AccessKeyNotFound, AccessKeyOverLimit, RequestLimitExceeded
+
+# DynamoDB cancels a transaction that meets another one in flight on the same item.
+_TRANSACTION_ATTEMPTS = 3
+
+
+def _to_domain(item: KeyItem) -> AccessKey:
+    return AccessKey(
+        secret_id=item.secret_id,
+        uin=item.uin,
+        status=Status(item.status),
+        create_time=int(item.create_time),
+        description=item.description,
+        last_access_time=None if item.last_access_time is None else int(item.last_access_time),
+    )
+
+
+def get_key(secret_id: str) -> StoredKey | None:
+    """One strongly consistent GetItem, so a disable is seen by the very next request."""
+    bind_tables()
+    with throttling_as_request_limit():
+        try:
+            item = KeyItem.get(secret_id, consistent_read=True)
+        except KeyItem.DoesNotExist:
+            return None
+    return StoredKey(key=_to_domain(item), encrypted_secret=bytes(item.encrypted_secret))
+
+
+def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> None:
+    """Put the key and add it to its owner's account item, in one transaction.
+
+    The account item's condition makes the quota atomic: however creates interleave,
+    an owner never holds more than `max_keys` keys.
+    """
+    bind_tables()
+    account = AccountItem(AccountItem.id_for(key.uin))
+    item = KeyItem(
+        key.secret_id,
+        uin=key.uin,
+        status=str(key.status),
+        create_time=key.create_time,
+        description=key.description,
+        encrypted_secret=encrypted_secret,
+    )
+    for _ in range(_TRANSACTION_ATTEMPTS):
+        try:
+            with throttling_as_request_limit():
+                with TransactWrite(connection=KeyItem._get_connection().connection) as transaction:
+                    transaction.update(
+                        account,
+                        actions=[AccountItem.uin.set(key.uin), AccountItem.secret_ids.add({key.secret_id})],
+                        condition=AccountItem.secret_ids.does_not_exist()
+                        | (size(AccountItem.secret_ids) < max_keys),
+                    )
+                    transaction.save(item, condition=KeyItem.secret_id.does_not_exist())
+            return
+        except TransactWriteError as error:
+            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            # The put's own condition fails only if a random SecretId repeats (1 in 62^32),
+            # so a failed condition is the quota's.
+            if "ConditionalCheckFailed" in codes:
+                raise AccessKeyOverLimit() from error
+            if "TransactionConflict" not in codes:
+                raise
+    raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")
+
+
+def list_keys(uin: str) -> list[AccessKey]:
+    """The owner's keys, oldest first, read consistently (a key is listed as soon as it is created)."""
+    bind_tables()
+    with throttling_as_request_limit():
+        try:
+            account = AccountItem.get(AccountItem.id_for(uin), consistent_read=True)
+        except AccountItem.DoesNotExist:
+            return []
+        secret_ids = sorted(account.secret_ids or ())
+        items = list(KeyItem.batch_get(secret_ids, consistent_read=True)) if secret_ids else []
+    keys = [_to_domain(item) for item in items if item.uin == uin]
+    return sorted(keys, key=lambda key: (key.create_time, key.secret_id))
+
+
+def set_status(uin: str, secret_id: str, status: Status) -> AccessKey:
+    """Change a key's status if it exists and belongs to `uin`; otherwise AccessKeyNotFound."""
+    bind_tables()
+    item = KeyItem(secret_id)
+    try:
+        with throttling_as_request_limit():
+            item.update(
+                actions=[KeyItem.status.set(str(status))],
+                condition=KeyItem.secret_id.exists() & (KeyItem.uin == uin),
+            )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            raise AccessKeyNotFound() from error
+        raise
+    return _to_domain(item)
+
+
+def delete_inactive_key(uin: str, secret_id: str) -> bool:
+    """Delete the key and free its quota slot, only if it is still Inactive and owned by `uin`.
+
+    Returns False when that condition no longer holds, so the caller can say why.
+    """
+    bind_tables()
+    for _ in range(_TRANSACTION_ATTEMPTS):
+        try:
+            with throttling_as_request_limit():
+                with TransactWrite(connection=KeyItem._get_connection().connection) as transaction:
+                    transaction.delete(
+                        KeyItem(secret_id),
+                        condition=(KeyItem.uin == uin) & (KeyItem.status == str(Status.INACTIVE)),
+                    )
+                    transaction.update(
+                        AccountItem(AccountItem.id_for(uin)),
+                        actions=[AccountItem.secret_ids.delete({secret_id})],
+                        condition=AccountItem.account_id.exists(),
+                    )
+            return True
+        except TransactWriteError as error:
+            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
+            if "ConditionalCheckFailed" in codes:
+                return False
+            if "TransactionConflict" not in codes:
+                raise
+    raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")

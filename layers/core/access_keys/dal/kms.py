@@ -1,0 +1,37 @@
+"""KMS envelope for SecretKeys: encrypt at creation, decrypt on a cold verification."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import botocore.session
+from botocore.client import BaseClient
+
+from access_keys.config import settings
+from access_keys.dal.throttling import throttling_as_request_limit
+
+
+@cache
+def _client() -> BaseClient:
+    # botocore alone: importing boto3 as well would only add to every cold start.
+    return botocore.session.get_session().create_client("kms", region_name=settings().region)
+
+
+def encrypt(plaintext: str, context: dict[str, str]) -> bytes:
+    with throttling_as_request_limit():
+        response = _client().encrypt(
+            KeyId=settings().secrets_kms_key_id,
+            Plaintext=plaintext.encode("utf-8"),
+            EncryptionContext=context,
+        )
+    return response["CiphertextBlob"]
+
+
+def decrypt(ciphertext: bytes, context: dict[str, str]) -> str:
+    with throttling_as_request_limit():
+        response = _client().decrypt(
+            KeyId=settings().secrets_kms_key_id,
+            CiphertextBlob=ciphertext,
+            EncryptionContext=context,
+        )
+    return response["Plaintext"].decode("utf-8")

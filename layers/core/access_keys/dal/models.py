@@ -1,0 +1,110 @@
+"""pynamodb models of the two tables that template.yaml defines.
+
+template.yaml is the source of truth; tests/unit/test_models_match_template.py keeps these in step.
+Table names come from the environment, bound on first use by `bind_tables`, never at import.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pynamodb.attributes import (
+    BinaryAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
+from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE, STREAM_NEW_IMAGE
+from pynamodb.models import Model
+
+from access_keys.config import settings
+
+ACCOUNT_PREFIX = "ACCOUNT#"
+
+
+class KeyItem(Model):
+    """One access key. Keyed by SecretId, so verification is a single consistent GetItem."""
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    secret_id = UnicodeAttribute(hash_key=True, attr_name="SecretId")
+    uin = UnicodeAttribute(attr_name="Uin")
+    status = UnicodeAttribute(attr_name="Status")
+    create_time = NumberAttribute(attr_name="CreateTime")
+    description = UnicodeAttribute(attr_name="Description")
+    # KMS ciphertext of the SecretKey, bound by encryption context to SecretId and Uin.
+    encrypted_secret = BinaryAttribute(attr_name="EncryptedSecretKey", legacy_encoding=False)
+    # Set only by the stream-fed RecordLastAccess function; the request path never writes it.
+    last_access_time = NumberAttribute(attr_name="LastAccessTime", null=True)
+
+
+class AccountItem(Model):
+    """One per owner, in the keys table under `ACCOUNT#<Uin>`: the owner's SecretIds.
+
+    Reading it is a consistent listing right after a create, and the quota of two is a
+    condition on it inside the same transaction that puts the key.
+    """
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    account_id = UnicodeAttribute(hash_key=True, attr_name="SecretId")
+    uin = UnicodeAttribute(attr_name="Uin")
+    secret_ids = UnicodeSetAttribute(attr_name="SecretIds", null=True)
+
+    @staticmethod
+    def id_for(uin: str) -> str:
+        return f"{ACCOUNT_PREFIX}{uin}"
+
+
+class AccessRecordItem(Model):
+    """One attempt to use a key.
+
+    The partition is `<SecretId>#<shard>`, so one busy key spreads its writes over several
+    partitions; the sort key `<AccessTime, 13 digits>#<RequestId>` orders a shard newest-last
+    and never collides for two requests in the same millisecond.
+    """
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+        stream_view_type = STREAM_NEW_IMAGE
+
+    secret_id_shard = UnicodeAttribute(hash_key=True, attr_name="SecretIdShard")
+    access_time_request_id = UnicodeAttribute(range_key=True, attr_name="AccessTimeRequestId")
+    secret_id = UnicodeAttribute(attr_name="SecretId")
+    uin = UnicodeAttribute(attr_name="Uin")
+    access_time = NumberAttribute(attr_name="AccessTime")
+    action = UnicodeAttribute(attr_name="Action")
+    result = UnicodeAttribute(attr_name="Result")
+    error_code = UnicodeAttribute(attr_name="ErrorCode", null=True)
+    source_ip = UnicodeAttribute(attr_name="SourceIp")
+    user_agent = UnicodeAttribute(attr_name="UserAgent")
+    request_id = UnicodeAttribute(attr_name="RequestId")
+    expires_at = TTLAttribute(attr_name="ExpiresAt")
+
+    @staticmethod
+    def partition(secret_id: str, shard: int) -> str:
+        return f"{secret_id}#{shard:02d}"
+
+    @staticmethod
+    def sort_key(access_time: int, request_id: str) -> str:
+        return f"{access_time:013d}#{request_id}"
+
+
+@cache
+def bind_tables() -> None:
+    """Point the models at the tables of this deployment, once per process."""
+    config = settings()
+    for model, table_name in (
+        (KeyItem, config.keys_table_name),
+        (AccountItem, config.keys_table_name),
+        (AccessRecordItem, config.records_table_name),
+    ):
+        model.Meta.table_name = table_name
+        if config.region:
+            model.Meta.region = config.region

@@ -1,0 +1,99 @@
+"""One exception type per error code of the HTTP contract (docs/api.md).
+
+Code raises these where the rule lives; `access_keys.api` alone turns them into responses.
+Messages are written for a person and never carry secrets or internals.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ServiceError(Exception):
+    """An outcome the caller is told about, with its HTTP status and API error code."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "InternalError"
+    default_message: ClassVar[str] = "An internal error occurred. Retry later; if it persists, report the RequestId."
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class InvalidParameter(ServiceError):
+    status = 400
+    code = "InvalidParameter"
+
+
+class InvalidParameterValue(ServiceError):
+    status = 400
+    code = "InvalidParameterValue"
+
+
+class MissingParameter(ServiceError):
+    status = 400
+    code = "MissingParameter"
+
+
+class UnknownParameter(ServiceError):
+    status = 400
+    code = "UnknownParameter"
+
+
+class InvalidAuthorization(ServiceError):
+    status = 401
+    code = "AuthFailure.InvalidAuthorization"
+
+
+class SecretIdNotFound(ServiceError):
+    status = 401
+    code = "AuthFailure.SecretIdNotFound"
+    default_message = "The SecretId does not exist or the key is disabled."
+
+
+class SignatureExpire(ServiceError):
+    status = 401
+    code = "AuthFailure.SignatureExpire"
+
+
+class SignatureFailure(ServiceError):
+    status = 401
+    code = "AuthFailure.SignatureFailure"
+    default_message = "The signature does not match the request. Check the SecretKey and what was signed."
+
+
+class AccessKeyNotFound(ServiceError):
+    status = 404
+    code = "ResourceNotFound.AccessKey"
+    default_message = "The access key does not exist."
+
+
+class AccessKeyOverLimit(ServiceError):
+    status = 409
+    code = "OperationDenied.AccessKeyOverLimit"
+    default_message = "The account already has 2 access keys, the most it may have. Delete one first."
+
+
+class AccessKeyActive(ServiceError):
+    status = 409
+    code = "OperationDenied.AccessKeyActive"
+    default_message = "Only an Inactive key can be deleted. Disable it first."
+
+
+class RequestSizeLimitExceeded(ServiceError):
+    status = 413
+    code = "RequestSizeLimitExceeded"
+
+
+class RequestLimitExceeded(ServiceError):
+    status = 429
+    code = "RequestLimitExceeded"
+    default_message = "The service is throttled. Retry with exponential backoff."
+
+
+class InternalError(ServiceError):
+    """Anything unexpected. Its message is fixed so that nothing internal reaches the caller."""
+
+    def __init__(self) -> None:
+        super().__init__()

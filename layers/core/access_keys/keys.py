@@ -1,0 +1,101 @@
+"""The key operations: create (quota 2), list, get, enable/disable, delete (only Inactive)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from access_keys import key_material, validation
+from access_keys.clock import now_ms
+from access_keys.dal import key_store
+from access_keys.domain import MAX_KEYS_PER_ACCOUNT, AccessKey, Status
+from access_keys.errors import AccessKeyActive, AccessKeyNotFound
+from access_keys.observability import logger, metrics
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """A new key with its SecretKey: the one moment the SecretKey leaves the service."""
+
+    key: AccessKey
+    secret_key: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "SecretId": self.key.secret_id,
+            "SecretKey": self.secret_key,
+            "Status": str(self.key.status),
+            "CreateTime": self.key.to_json()["CreateTime"],
+            "Description": self.key.description,
+        }
+
+
+def _random_alphanumeric(length: int) -> str:
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
+
+
+def create_access_key(uin: str, description: str = "") -> CreatedKey:
+    """Make a new Active key for `uin`, unless it already holds the most it may."""
+    uin = validation.uin(uin)
+    description = validation.description(description)
+    secret_id = "AKID" + _random_alphanumeric(32)
+    secret_key = _random_alphanumeric(32)
+    key = AccessKey(
+        secret_id=secret_id,
+        uin=uin,
+        status=Status.ACTIVE,
+        create_time=now_ms(),
+        description=description,
+    )
+    encrypted = key_material.seal(secret_id, uin, secret_key)
+    key_store.create_key(key, encrypted, max_keys=MAX_KEYS_PER_ACCOUNT)
+    logger.info("access key created", extra={"secret_id": secret_id, "uin": uin})
+    metrics.add_metric(name="AccessKeysCreated", unit=MetricUnit.Count, value=1)
+    return CreatedKey(key=key, secret_key=secret_key)
+
+
+def list_access_keys(caller: AccessKey) -> list[AccessKey]:
+    return key_store.list_keys(caller.uin)
+
+
+def owned_key(caller: AccessKey, secret_id: str) -> AccessKey:
+    """The key `secret_id` if the caller's account owns it.
+
+    Another account's key is reported exactly like a missing one, so that no caller
+    learns whether a SecretId exists.
+    """
+    if secret_id == caller.secret_id:
+        return caller  # already read, consistently, to verify this very request
+    stored = key_store.get_key(secret_id)
+    if stored is None or stored.key.uin != caller.uin:
+        raise AccessKeyNotFound()
+    return stored.key
+
+
+def get_access_key(caller: AccessKey, secret_id: str) -> AccessKey:
+    return owned_key(caller, secret_id)
+
+
+def update_access_key(caller: AccessKey, secret_id: str, status: Status) -> AccessKey:
+    key = key_store.set_status(caller.uin, secret_id, status)
+    logger.info("access key status set", extra={"secret_id": secret_id, "status": str(status)})
+    return key
+
+
+def delete_access_key(caller: AccessKey, secret_id: str) -> None:
+    """Delete an Inactive key for good; an Active one must be disabled first."""
+    key = owned_key(caller, secret_id)
+    if key.status is Status.ACTIVE:
+        raise AccessKeyActive()
+    if not key_store.delete_inactive_key(caller.uin, secret_id):
+        # Enabled or deleted since we read it: report what holds now.
+        key = owned_key(caller, secret_id)
+        raise AccessKeyActive() if key.status is Status.ACTIVE else AccessKeyNotFound()
+    logger.info("access key deleted", extra={"secret_id": secret_id})
+    metrics.add_metric(name="AccessKeysDeleted", unit=MetricUnit.Count, value=1)

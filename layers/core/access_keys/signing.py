@@ -1,0 +1,202 @@
+"""TC3-HMAC-SHA256, as docs/api.md defines it: pure functions, no AWS.
+
+The same functions sign (clients, tools, tests) and verify (`access_keys.authentication`),
+so there is one definition of the canonical request. The verifier is proved against an
+independent signer, Tencent Cloud's SDK, in tests/unit/test_signing_reference.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from access_keys.errors import InvalidAuthorization
+
+ALGORITHM = "TC3-HMAC-SHA256"
+SERVICE = "cam"
+TERMINATOR = "tc3_request"
+REQUIRED_SIGNED_HEADERS = frozenset({"content-type", "host"})
+
+SECRET_ID_PATTERN = re.compile(r"AKID[A-Za-z0-9]{32}")
+_CLAIMED_SECRET_ID = re.compile(r"Credential=(AKID[A-Za-z0-9]{32})/")
+_HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """The parts of a well-formed Authorization header."""
+
+    secret_id: str
+    date: str
+    service: str
+    terminator: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.service}/{self.terminator}"
+
+
+def claimed_secret_id(header: str | None) -> str | None:
+    """The well-formed SecretId that an Authorization header names, even if the rest is malformed.
+
+    A request whose header is broken but names an existing key still gets an access record,
+    so the owner sees the failed attempt.
+    """
+    if not header:
+        return None
+    match = _CLAIMED_SECRET_ID.search(header)
+    return match.group(1) if match else None
+
+
+def parse_authorization(header: str | None) -> Authorization:
+    """Parse `TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
+
+    Raises InvalidAuthorization, saying which part is wrong, for anything malformed.
+    The scope's date, service and terminator are only checked for shape here: a wrong
+    value in them is a signature failure, decided by `verify_signature`.
+    """
+    if not header or not header.strip():
+        raise InvalidAuthorization("The Authorization header is missing.")
+    algorithm, _, rest = header.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise InvalidAuthorization(f"The Authorization header must use the {ALGORITHM} algorithm.")
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep or name in fields:
+            raise InvalidAuthorization(
+                "The Authorization header must be 'TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...'."
+            )
+        fields[name] = value.strip()
+    if set(fields) != {"Credential", "SignedHeaders", "Signature"}:
+        raise InvalidAuthorization(
+            "The Authorization header must have exactly Credential, SignedHeaders and Signature."
+        )
+
+    credential = fields["Credential"].split("/")
+    if len(credential) != 4 or not all(credential):
+        raise InvalidAuthorization("Credential must be <SecretId>/<Date>/cam/tc3_request.")
+    secret_id, date, service, terminator = credential
+    if not SECRET_ID_PATTERN.fullmatch(secret_id):
+        raise InvalidAuthorization("The SecretId in Credential is malformed.")
+
+    signed_headers = tuple(fields["SignedHeaders"].split(";"))
+    if not all(_HEADER_NAME.fullmatch(name) for name in signed_headers):
+        raise InvalidAuthorization("SignedHeaders must be lower-case header names separated by ';'.")
+    if list(signed_headers) != sorted(set(signed_headers)):
+        raise InvalidAuthorization("SignedHeaders must be in ascending order, each name once.")
+    if not REQUIRED_SIGNED_HEADERS.issubset(signed_headers):
+        raise InvalidAuthorization("SignedHeaders must include content-type and host.")
+
+    signature = fields["Signature"]
+    if not _SIGNATURE.fullmatch(signature):
+        raise InvalidAuthorization("Signature must be 64 lower-case hexadecimal digits.")
+    return Authorization(secret_id, date, service, terminator, signed_headers, signature)
+
+
+def parse_timestamp(value: str | None) -> int:
+    """The X-TC-Timestamp header as Unix seconds."""
+    if value is None or not value.strip():
+        raise InvalidAuthorization("The X-TC-Timestamp header is missing.")
+    if not _TIMESTAMP.fullmatch(value.strip()):
+        raise InvalidAuthorization("X-TC-Timestamp must be Unix time in whole seconds.")
+    return int(value)
+
+
+def utc_date(timestamp: int) -> str:
+    """The `YYYY-MM-DD` of a Unix time, in UTC: the date a signature's scope must carry."""
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+
+
+def canonical_request(
+    *,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    signed_headers: tuple[str, ...],
+    body: bytes,
+) -> str:
+    """The CanonicalRequest. `headers` must have lower-case names.
+
+    Raises InvalidAuthorization when a signed header is not in the request.
+    """
+    lines = []
+    for name in signed_headers:
+        if name not in headers:
+            raise InvalidAuthorization(f"The signed header {name} is not in the request.")
+        lines.append(f"{name}:{headers[name].strip().lower()}\n")
+    return "\n".join(
+        [
+            method.upper(),
+            path,
+            query,
+            "".join(lines),
+            ";".join(signed_headers),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
+
+
+def string_to_sign(timestamp: int, scope: str, canonical: str) -> str:
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+
+
+@lru_cache(maxsize=1024)
+def _signing_key(secret_key: str, date: str, service: str, terminator: str) -> bytes:
+    # Depends only on (secret, date, service): a warm verifier derives it once a day per key.
+    k_date = _hmac(("TC3" + secret_key).encode("utf-8"), date)
+    k_service = _hmac(k_date, service)
+    return _hmac(k_service, terminator)
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+
+
+def signature(secret_key: str, *, date: str, service: str, terminator: str, string_to_sign: str) -> str:
+    key = _signing_key(secret_key, date, service, terminator)
+    return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def signatures_match(expected: str, given: str) -> bool:
+    """Compare in constant time, so timing tells an attacker nothing about the right signature."""
+    return hmac.compare_digest(expected.encode("ascii"), given.encode("ascii"))
+
+
+def sign(
+    *,
+    secret_id: str,
+    secret_key: str,
+    method: str,
+    path: str,
+    query: str = "",
+    headers: Mapping[str, str],
+    body: bytes = b"",
+    timestamp: int,
+    signed_headers: tuple[str, ...] = ("content-type", "host"),
+) -> str:
+    """The Authorization header value a client sends; `headers` must have lower-case names."""
+    date = utc_date(timestamp)
+    scope = f"{date}/{SERVICE}/{TERMINATOR}"
+    canonical = canonical_request(
+        method=method, path=path, query=query, headers=headers, signed_headers=signed_headers, body=body
+    )
+    value = signature(
+        secret_key,
+        date=date,
+        service=SERVICE,
+        terminator=TERMINATOR,
+        string_to_sign=string_to_sign(timestamp, scope, canonical),
+    )
+    return f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={';'.join(signed_headers)}, Signature={value}"

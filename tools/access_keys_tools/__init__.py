@@ -1,0 +1,1 @@
+"""Operator and developer tooling for the access-key service. Never deployed."""
