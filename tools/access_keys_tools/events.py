@@ -44,8 +44,7 @@ def http_event(
     event = copy.deepcopy(load_event(name))
     if secret_id is not None:
         event["pathParameters"] = {**(event.get("pathParameters") or {}), "SecretId": secret_id}
-    method, route = event["routeKey"].split(" ", 1)
-    path = route
+    path = event["routeKey"].split(" ", 1)[1]
     for parameter, value in (event.get("pathParameters") or {}).items():
         path = path.replace("{" + parameter + "}", value)
     event["rawPath"] = path

@@ -132,6 +132,7 @@ def endpoint(action: str) -> Callable[[Operation], Callable[[Mapping[str, Any], 
 
 def handle(request: ApiRequest, operation: Operation) -> dict[str, Any]:
     metrics.add_dimension(name="Action", value=request.action)
+    metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if len(request.body) > MAX_BODY_BYTES:
         # Refused before anything is read or hashed, and without an access record.
         return _error_response(request, RequestSizeLimitExceeded(f"The body is over {MAX_BODY_BYTES} bytes."))
@@ -204,7 +205,5 @@ def _error_response(request: ApiRequest, error: ServiceError) -> dict[str, Any]:
     return {
         "statusCode": error.status,
         "headers": headers,
-        "body": json.dumps(
-            {"Error": {"Code": error.code, "Message": error.message}, "RequestId": request.request_id}
-        ),
+        "body": json.dumps({"Error": {"Code": error.code, "Message": error.message}, "RequestId": request.request_id}),
     }

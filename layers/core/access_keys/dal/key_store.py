@@ -11,8 +11,10 @@ from access_keys.dal.throttling import throttling_as_request_limit
 from access_keys.domain import AccessKey, Status, StoredKey
 from access_keys.errors import AccessKeyNotFound, AccessKeyOverLimit, RequestLimitExceeded
 
-# DynamoDB cancels a transaction that meets another one in flight on the same item.
+# DynamoDB cancels a transaction that meets another one in flight on the same item, or
+# that is throttled; both are worth a quick retry before the caller is told to back off.
 _TRANSACTION_ATTEMPTS = 3
+_RETRYABLE_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError"})
 
 
 def _to_domain(item: KeyItem) -> AccessKey:
@@ -55,15 +57,16 @@ def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> Non
     )
     for _ in range(_TRANSACTION_ATTEMPTS):
         try:
-            with throttling_as_request_limit():
-                with TransactWrite(connection=KeyItem._get_connection().connection) as transaction:
-                    transaction.update(
-                        account,
-                        actions=[AccountItem.uin.set(key.uin), AccountItem.secret_ids.add({key.secret_id})],
-                        condition=AccountItem.secret_ids.does_not_exist()
-                        | (size(AccountItem.secret_ids) < max_keys),
-                    )
-                    transaction.save(item, condition=KeyItem.secret_id.does_not_exist())
+            with (
+                throttling_as_request_limit(),
+                TransactWrite(connection=KeyItem._get_connection().connection) as transaction,
+            ):
+                transaction.update(
+                    account,
+                    actions=[AccountItem.uin.set(key.uin), AccountItem.secret_ids.add({key.secret_id})],
+                    condition=AccountItem.secret_ids.does_not_exist() | (size(AccountItem.secret_ids) < max_keys),
+                )
+                transaction.save(item, condition=KeyItem.secret_id.does_not_exist())
             return
         except TransactWriteError as error:
             codes = [reason.code if reason else None for reason in error.cancellation_reasons]
@@ -71,7 +74,7 @@ def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> Non
             # so a failed condition is the quota's.
             if "ConditionalCheckFailed" in codes:
                 raise AccessKeyOverLimit() from error
-            if "TransactionConflict" not in codes:
+            if not _RETRYABLE_CANCELLATIONS.intersection(codes):
                 raise
     raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")
 
@@ -115,22 +118,24 @@ def delete_inactive_key(uin: str, secret_id: str) -> bool:
     bind_tables()
     for _ in range(_TRANSACTION_ATTEMPTS):
         try:
-            with throttling_as_request_limit():
-                with TransactWrite(connection=KeyItem._get_connection().connection) as transaction:
-                    transaction.delete(
-                        KeyItem(secret_id),
-                        condition=(KeyItem.uin == uin) & (KeyItem.status == str(Status.INACTIVE)),
-                    )
-                    transaction.update(
-                        AccountItem(AccountItem.id_for(uin)),
-                        actions=[AccountItem.secret_ids.delete({secret_id})],
-                        condition=AccountItem.account_id.exists(),
-                    )
+            with (
+                throttling_as_request_limit(),
+                TransactWrite(connection=KeyItem._get_connection().connection) as transaction,
+            ):
+                transaction.delete(
+                    KeyItem(secret_id),
+                    condition=(KeyItem.uin == uin) & (KeyItem.status == str(Status.INACTIVE)),
+                )
+                transaction.update(
+                    AccountItem(AccountItem.id_for(uin)),
+                    actions=[AccountItem.secret_ids.delete({secret_id})],
+                    condition=AccountItem.account_id.exists(),
+                )
             return True
         except TransactWriteError as error:
             codes = [reason.code if reason else None for reason in error.cancellation_reasons]
             if "ConditionalCheckFailed" in codes:
                 return False
-            if "TransactionConflict" not in codes:
+            if not _RETRYABLE_CANCELLATIONS.intersection(codes):
                 raise
     raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")

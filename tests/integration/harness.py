@@ -1,0 +1,158 @@
+"""The end-to-end harness: handlers invoked as API Gateway would, AWS calls counted.
+
+Handlers get signed API Gateway v2 events built from events/; tables come from template.yaml.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+from botocore.awsrequest import AWSResponse
+
+from access_keys import keys
+from access_keys.dal import kms
+from access_keys.dal.models import AccessRecordItem, AccountItem, KeyItem, bind_tables
+from access_keys_tools.events import http_event, sign_event
+from access_keys_tools.template import PROJECT_ROOT, resources_of_type
+
+
+@cache
+def load_handler(operation: str) -> ModuleType:
+    """Import the operation's app.py, found through template.yaml, under a unique module name."""
+    function = resources_of_type("AWS::Serverless::Function")[f"{operation}Function"]["Properties"]
+    path: Path = PROJECT_ROOT / function["CodeUri"] / "app.py"
+    spec = importlib.util.spec_from_file_location(f"{operation}_app", path)
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "test"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: dict[str, str]
+    raw_body: str
+
+    @property
+    def body(self) -> dict[str, Any]:
+        return json.loads(self.raw_body)
+
+    @property
+    def error_code(self) -> str | None:
+        return self.body.get("Error", {}).get("Code")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    secret_id: str
+    secret_key: str
+
+
+class Api:
+    """Calls the handlers the way API Gateway would, with events from events/ signed afresh."""
+
+    def __init__(self) -> None:
+        self.responses: list[Response] = []
+
+    def invoke(self, operation: str, event: dict[str, Any]) -> Response:
+        handler = load_handler(operation).lambda_handler
+        raw = handler(event, LambdaContext(function_name=f"{operation}Function"))
+        response = Response(raw["statusCode"], raw["headers"], raw["body"])
+        self.responses.append(response)
+        return response
+
+    def call(
+        self,
+        event_name: str,
+        credentials: Credentials,
+        *,
+        secret_id: str | None = None,
+        body: Any = None,
+        query: str | None = None,
+        timestamp: int | None = None,
+    ) -> Response:
+        event = http_event(event_name, secret_id=secret_id, body=body, query=query)
+        signed = sign_event(
+            event, secret_id=credentials.secret_id, secret_key=credentials.secret_key, timestamp=timestamp
+        )
+        return self.invoke(event_name.split("/", maxsplit=1)[0], signed)
+
+
+def bootstrap_key(uin: str, description: str = "") -> Credentials:
+    """An account's first key, made as `access-keys admin create-key` makes it."""
+    created = keys.create_access_key(uin, description)
+    return Credentials(created.key.secret_id, created.secret_key)
+
+
+class AwsCalls:
+    """Counts the service's AWS calls, by botocore event hooks on the clients the service uses."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self._failures: dict[str, dict[str, Any]] = {}
+        for client in _service_clients():
+            client.meta.events.register("before-call", self._before_call)
+
+    def _before_call(self, model: Any, **_: Any) -> Any:
+        name = f"{model.service_model.service_name}:{model.name}"
+        self.calls.append(name)
+        failure = self._failures.pop(name, None)
+        if failure is None:
+            return None
+        # Answer as the service would, without reaching it.
+        response = AWSResponse(url="https://aws.invalid", status_code=failure["status"], headers={}, raw=None)
+        return response, {
+            "Error": {"Code": failure["code"], "Message": failure["message"]},
+            "ResponseMetadata": {"HTTPStatusCode": failure["status"]},
+        }
+
+    def fail_next(self, call: str, *, code: str, status: int, message: str = "injected") -> None:
+        """Make the next `service:Operation` call (e.g. `dynamodb:GetItem`) fail with `code`."""
+        self._failures[call] = {"code": code, "status": status, "message": message}
+
+    def reset(self) -> None:
+        self.calls.clear()
+
+    def count(self, call: str) -> int:
+        return self.calls.count(call)
+
+    def close(self) -> None:
+        for client in _service_clients():
+            client.meta.events.unregister("before-call", self._before_call)
+
+
+def _service_clients() -> list[Any]:
+    bind_tables()
+    clients = [model._get_connection().connection.client for model in (KeyItem, AccountItem, AccessRecordItem)]
+    clients.append(kms._client())
+    return list({id(client): client for client in clients}.values())
+
+
+def scan_table(table_name: str) -> list[dict[str, Any]]:
+    dynamodb = boto3.client("dynamodb")
+    return list(
+        item for page in dynamodb.get_paginator("scan").paginate(TableName=table_name) for item in page["Items"]
+    )
