@@ -48,6 +48,8 @@ def latest_records(secret_id: str, *, since: int, limit: int) -> list[AccessReco
                 AccessRecordItem.access_time_request_id >= lower_bound,
                 scan_index_forward=False,
                 limit=limit,
+                # A record is readable as soon as the request that made it was answered.
+                consistent_read=True,
             )
             per_shard.append(list(query))
     newest = heapq.nlargest(limit, chain.from_iterable(per_shard), key=lambda item: item.access_time_request_id)
