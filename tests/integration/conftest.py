@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from harness import Api, AwsCalls, Credentials, bootstrap_key
+from harness import Api, AwsCalls, Credentials, StreamPump, bootstrap_key
 from moto import mock_aws
 
 from access_keys import key_material
@@ -51,3 +51,8 @@ def aws_calls(aws: None) -> Iterator[AwsCalls]:
     recorder = AwsCalls()
     yield recorder
     recorder.close()
+
+
+@pytest.fixture
+def stream(aws: None) -> StreamPump:
+    return StreamPump()

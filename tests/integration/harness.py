@@ -17,9 +17,11 @@ import boto3
 from botocore.awsrequest import AWSResponse
 
 from access_keys import keys
+from access_keys.config import settings
 from access_keys.dal import kms
 from access_keys.dal.models import AccessRecordItem, AccountItem, KeyItem, bind_tables
 from access_keys_tools.events import http_event, sign_event
+from access_keys_tools.streams import StreamReader, lambda_batches
 from access_keys_tools.template import PROJECT_ROOT, resources_of_type
 
 
@@ -156,3 +158,27 @@ def scan_table(table_name: str) -> list[dict[str, Any]]:
     return list(
         item for page in dynamodb.get_paginator("scan").paginate(TableName=table_name) for item in page["Items"]
     )
+
+
+class StreamPump:
+    """Feeds the access-records stream to RecordLastAccess as Lambda would: filtered by the
+    template's FilterCriteria, in batches, with the records moto wrote for real."""
+
+    def __init__(self) -> None:
+        dynamodb = boto3.client("dynamodb")
+        stream_arn = dynamodb.describe_table(TableName=settings().records_table_name)["Table"]["LatestStreamArn"]
+        self.reader = StreamReader(boto3.client("dynamodbstreams"), stream_arn)
+
+    def read_batch(self) -> dict[str, Any]:
+        """Everything written since the last read that passes the filter, as one Lambda event."""
+        return next(
+            lambda_batches(self.reader.read(), function_logical_id="RecordLastAccessFunction", batch_size=10_000),
+            {"Records": []},
+        )
+
+    def deliver(self, event: dict[str, Any]) -> dict[str, Any]:
+        handler = load_handler("RecordLastAccess").lambda_handler
+        return handler(event, LambdaContext(function_name="RecordLastAccessFunction"))
+
+    def pump(self) -> dict[str, Any]:
+        return self.deliver(self.read_batch())

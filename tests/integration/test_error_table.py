@@ -220,7 +220,9 @@ def test_a_disabled_key_is_not_found(api: Api, alice: Credentials):
     expect(response, 401, "AuthFailure.SecretIdNotFound")
 
 
-@pytest.mark.parametrize(("skew", "expired"), [(-301, True), (301, True), (-299, False), (299, False)])
+# The exact 300 s boundary is pinned in tests/unit with a fixed clock; here the request takes real
+# time between signing and checking, so the accepted cases stay a few seconds inside it.
+@pytest.mark.parametrize(("skew", "expired"), [(-302, True), (302, True), (-295, False), (295, False)])
 def test_a_timestamp_more_than_300_seconds_off_has_expired(api: Api, alice: Credentials, skew, expired):
     response = api.call("ListAccessKeys/list", alice, timestamp=int(time.time()) + skew)
 

@@ -7,6 +7,7 @@ folders are read from disk.
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,13 +49,37 @@ DYNAMODB_ACTIONS_NEEDED = {
         "AccessRecordsTable": {"dynamodb:PutItem"},
     },
     "DeleteAccessKeyFunction": {
-        # TransactWriteItems of the key delete and the account-item update; nothing is put.
-        "KeysTable": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem"},
+        # TransactWriteItems of the key delete, the account-item update and the put of the
+        # DELETED#<SecretId> tombstone the cleanup removes the key's records through.
+        "KeysTable": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
         "AccessRecordsTable": {"dynamodb:PutItem"},
     },
     "ListAccessRecordsFunction": {
         "KeysTable": {"dynamodb:GetItem"},
         "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:Query"},
+    },
+}
+
+# The stream reads of an event source mapping, which run with the function's role.
+STREAM_READ_ACTIONS = {
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+}
+
+# The same for the functions outside the API, per resource (a table's stream is its own resource).
+BACKGROUND_DYNAMODB_ACTIONS_NEEDED = {
+    "RecordLastAccessFunction": {
+        # One conditional update of LastAccessTime per key per batch; nothing else on any table.
+        "KeysTable": {"dynamodb:UpdateItem"},
+        "AccessRecordsTable.StreamArn": STREAM_READ_ACTIONS,
+    },
+    "CleanupFunction": {
+        # Scan for tombstones and keys, the run lease and checkpoint (UpdateItem), a tombstone's delete.
+        "KeysTable": {"dynamodb:Scan", "dynamodb:UpdateItem", "dynamodb:DeleteItem"},
+        # A key's records, per shard, deleted in batches.
+        "AccessRecordsTable": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
     },
 }
 
@@ -84,20 +109,49 @@ def strings_in(value: Any) -> Iterator[str]:
 
 
 def referenced_resource(value: Any) -> str | None:
-    """The logical id an IAM Resource names through !GetAtt X.Arn or !Ref X, else None."""
+    """The logical id an IAM Resource names through !GetAtt X.Arn or !Ref X, else None.
+
+    Any other attribute is a resource of its own and comes back as "X.Attribute" (a table's
+    StreamArn is not the table).
+    """
     if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return value["Fn::GetAtt"][0]
+        logical_id, attribute = value["Fn::GetAtt"]
+        return logical_id if attribute == "Arn" else f"{logical_id}.{attribute}"
     if isinstance(value, dict) and "Ref" in value:
         return value["Ref"]
     return None
 
 
+def explicit_role(function_name: str) -> str | None:
+    """The logical id of the AWS::IAM::Role a function names as its Role, else None (SAM generates one)."""
+    role = functions()[function_name]["Properties"].get("Role")
+    return None if role is None else referenced_resource(role)
+
+
+def role_statements(role_name: str) -> list[dict[str, Any]]:
+    """The statements of a role's inline policies and of the policy resources attached to it."""
+    documents = [
+        policy["PolicyDocument"]
+        for policy in resources_of_type("AWS::IAM::Role")[role_name]["Properties"].get("Policies", [])
+    ]
+    for policy in resources_of_type("AWS::IAM::RolePolicy").values():
+        if policy["Properties"]["RoleName"] == {"Ref": role_name}:
+            documents.append(policy["Properties"]["PolicyDocument"])
+    for policy in resources_of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_name} in policy["Properties"].get("Roles", []):
+            documents.append(policy["Properties"]["PolicyDocument"])
+    return [statement for document in documents for statement in as_list(document["Statement"])]
+
+
 def statements(function_name: str) -> list[dict[str, Any]]:
-    """The inline IAM statements of a function's Policies."""
+    """The inline IAM statements of a function's Policies, or of its explicit role."""
     found = []
     for policy in as_list(functions()[function_name]["Properties"].get("Policies", [])):
         if isinstance(policy, dict) and "Statement" in policy:
             found.extend(as_list(policy["Statement"]))
+    role = explicit_role(function_name)
+    if role is not None:
+        found.extend(role_statements(role))
     return found
 
 
@@ -110,6 +164,24 @@ def granted(function_name: str) -> set[tuple[str, str | None]]:
         for action in as_list(statement.get("Action", []))
         for resource in as_list(statement.get("Resource", []))
     }
+
+
+def dynamodb_grants(function_name: str) -> dict[str, set[str]]:
+    """{resource logical id: DynamoDB actions} that a function's statements allow."""
+    by_resource: dict[str, set[str]] = {}
+    for action, resource in granted(function_name):
+        if action.startswith("dynamodb:"):
+            by_resource.setdefault(str(resource), set()).add(action)
+    return by_resource
+
+
+def events_of_type(function_name: str, *event_types: str) -> list[dict[str, Any]]:
+    """The Properties of a function's events of the given types."""
+    return [
+        event["Properties"]
+        for event in functions()[function_name]["Properties"].get("Events", {}).values()
+        if event["Type"] in event_types
+    ]
 
 
 def defines_top_level_function(module: Path, name: str) -> bool:
@@ -229,6 +301,65 @@ def test_function_policies_name_exact_actions_on_exact_resources(function_name: 
             assert "*" not in text, f"{function_name} {sid}: Resource {text}"
 
 
+def test_functions_with_a_stream_event_have_their_own_role() -> None:
+    # SAM attaches the AWS-managed AWSLambdaDynamoDBExecutionRole (stream reads on Resource "*")
+    # to the role it generates for a function with a DynamoDB event; an explicit role avoids it.
+    for name in functions():
+        if events_of_type(name, "DynamoDB", "Kinesis"):
+            assert explicit_role(name) is not None, f"{name} gets SAM's role and its managed stream policy"
+
+
+@pytest.mark.parametrize("role_name", sorted(resources_of_type("AWS::IAM::Role")))
+def test_explicit_roles_are_lambda_roles_without_managed_policies(role_name: str) -> None:
+    properties = resources_of_type("AWS::IAM::Role")[role_name]["Properties"]
+
+    # A managed policy is outside the template and usually far broader than needed.
+    assert not properties.get("ManagedPolicyArns"), role_name
+    trust = as_list(properties["AssumeRolePolicyDocument"]["Statement"])
+    assert [(statement["Effect"], statement["Principal"], statement["Action"]) for statement in trust] == [
+        ("Allow", {"Service": "lambda.amazonaws.com"}, "sts:AssumeRole")
+    ]
+    assert any(explicit_role(name) == role_name for name in functions()), f"{role_name} is no function's role"
+
+
+@pytest.mark.parametrize(
+    "logical_id",
+    sorted(
+        name
+        for resource_type in ("AWS::IAM::Role", "AWS::IAM::RolePolicy", "AWS::IAM::Policy")
+        for name in resources_of_type(resource_type)
+    ),
+)
+def test_explicit_iam_statements_name_exact_actions_on_exact_resources(logical_id: str) -> None:
+    resource = load_template()["Resources"][logical_id]
+    if resource["Type"] == "AWS::IAM::Role":
+        found = role_statements(logical_id)
+    else:
+        found = as_list(resource["Properties"]["PolicyDocument"]["Statement"])
+
+    assert found, f"{logical_id} allows nothing"
+    for statement in found:
+        sid = statement.get("Sid", statement)
+        assert statement.get("Effect") == "Allow", f"{logical_id} {sid}"
+        assert "NotAction" not in statement, f"{logical_id} {sid}"
+        assert "NotResource" not in statement, f"{logical_id} {sid}"
+        assert statement.get("Action"), f"{logical_id} {sid} has no Action"
+        assert statement.get("Resource"), f"{logical_id} {sid} has no Resource"
+        for action in strings_in(statement["Action"]):
+            assert not {"*", "?"} & set(action), f"{logical_id} {sid}: Action {action}"
+        for text in strings_in(statement["Resource"]):
+            assert "*" not in text, f"{logical_id} {sid}: Resource {text}"
+
+
+def test_functions_with_an_explicit_role_do_not_trace() -> None:
+    # Active tracing needs xray:PutTraceSegments / PutTelemetryRecords, which exist only on
+    # Resource "*"; the explicit roles do not grant them, so such a function must not trace.
+    for name, function in functions().items():
+        if explicit_role(name) is not None:
+            tracing = function["Properties"].get("Tracing", function_globals().get("Tracing"))
+            assert tracing in {None, "PassThrough", "Disabled"}, f"{name} traces with a role that cannot"
+
+
 @pytest.mark.parametrize("function_name", API_FUNCTIONS)
 def test_api_function_can_authenticate_and_record_every_request(function_name: str) -> None:
     permissions = granted(function_name)
@@ -248,11 +379,87 @@ def test_api_function_has_exactly_the_dynamodb_actions_its_code_calls(function_n
     assert on_table == DYNAMODB_ACTIONS_NEEDED[function_name][table]
 
 
+@pytest.mark.parametrize("function_name", sorted(functions()))
+def test_every_function_has_exactly_the_dynamodb_actions_its_code_calls(function_name: str) -> None:
+    needed = {**DYNAMODB_ACTIONS_NEEDED, **BACKGROUND_DYNAMODB_ACTIONS_NEEDED}
+    assert function_name in needed, f"list what {function_name} calls in DynamoDB"
+
+    assert dynamodb_grants(function_name) == needed[function_name]
+
+
+def test_record_last_access_can_write_its_logs_and_park_failures() -> None:
+    permissions = granted("RecordLastAccessFunction")
+
+    # Its own log group only (the group's Arn ends in ":*", its streams).
+    assert ("logs:CreateLogStream", "RecordLastAccessLogGroup") in permissions
+    assert ("logs:PutLogEvents", "RecordLastAccessLogGroup") in permissions
+    assert ("sqs:SendMessage", "LastAccessFailuresQueue") in permissions
+
+
 def test_only_create_access_key_can_encrypt_secrets() -> None:
     encrypting = {name for name in functions() if any(action == "kms:Encrypt" for action, _ in granted(name))}
 
     assert encrypting == {"CreateAccessKeyFunction"}
     assert ("kms:Encrypt", "SecretsKey") in granted("CreateAccessKeyFunction")
+
+
+# ------------------------------------------------------------------------------ background work
+
+
+def test_record_last_access_reads_only_new_records_from_the_access_records_stream() -> None:
+    (stream,) = events_of_type("RecordLastAccessFunction", "DynamoDB")
+
+    assert stream["Stream"] == {"Fn::GetAtt": ["AccessRecordsTable", "StreamArn"]}
+    # TTL expiries and the cleanup's deletes are REMOVE events: they must never invoke it.
+    filters = stream["FilterCriteria"]["Filters"]
+    assert [json.loads(item["Pattern"]) for item in filters] == [{"eventName": ["INSERT"]}]
+    # The last access time follows within seconds.
+    assert stream.get("MaximumBatchingWindowInSeconds", 0) <= 1
+
+
+def test_record_last_access_parks_failed_batches_after_bounded_retries() -> None:
+    (stream,) = events_of_type("RecordLastAccessFunction", "DynamoDB")
+
+    assert "ReportBatchItemFailures" in stream["FunctionResponseTypes"]
+    # The default (-1) retries a failing record until the stream drops it, 24 hours later,
+    # and holds back its whole shard meanwhile.
+    retries = stream["MaximumRetryAttempts"]
+    assert isinstance(retries, int)
+    assert 0 <= retries <= 10
+    assert stream["BisectBatchOnFunctionError"] is True
+    record_age = stream.get("MaximumRecordAgeInSeconds", -1)
+    assert isinstance(record_age, int)
+    assert 0 < record_age < 24 * 3600
+    on_failure = stream["DestinationConfig"]["OnFailure"]
+    assert on_failure["Type"] == "SQS"
+    assert on_failure["Destination"] == {"Fn::GetAtt": ["LastAccessFailuresQueue", "Arn"]}
+    assert "LastAccessFailuresQueue" in resources_of_type("AWS::SQS::Queue")
+
+
+def test_parked_failures_raise_an_alarm() -> None:
+    alarms = [
+        alarm["Properties"]
+        for alarm in resources_of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "AWS/SQS"
+        and alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and {"Name": "QueueName", "Value": {"Fn::GetAtt": ["LastAccessFailuresQueue", "QueueName"]}}
+        in alarm["Properties"].get("Dimensions", [])
+    ]
+
+    assert len(alarms) == 1, "no alarm on the depth of LastAccessFailuresQueue"
+    # Any parked batch is an alarm.
+    assert alarms[0]["Threshold"] == 0
+    assert alarms[0]["ComparisonOperator"] == "GreaterThanThreshold"
+
+
+def test_cleanup_runs_on_the_cleanup_schedule_one_run_at_a_time() -> None:
+    (schedule,) = events_of_type("CleanupFunction", "Schedule", "ScheduleV2")
+    parameter = load_template()["Parameters"]["CleanupSchedule"]
+
+    assert schedule.get("Schedule", schedule.get("ScheduleExpression")) == {"Ref": "CleanupSchedule"}
+    assert parameter["Type"] == "String"
+    assert parameter["Default"] == "rate(1 day)"
+    assert functions()["CleanupFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
 
 
 # ------------------------------------------------------------------------------- data safety
@@ -291,3 +498,4 @@ def test_outputs_name_the_api_and_the_tables() -> None:
     assert "${AccessKeysApi}" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
     assert outputs["KeysTableName"]["Value"] == {"Ref": "KeysTable"}
     assert outputs["AccessRecordsTableName"]["Value"] == {"Ref": "AccessRecordsTable"}
+    assert outputs["LastAccessFailuresQueueUrl"]["Value"] == {"Ref": "LastAccessFailuresQueue"}

@@ -41,14 +41,9 @@ def http_event(
 
     `body` may be a JSON-able object or raw str/bytes.
     """
-    event = copy.deepcopy(load_event(name))
+    event = load_event(name)  # a fresh copy, read from the file
     if secret_id is not None:
-        event["pathParameters"] = {**(event.get("pathParameters") or {}), "SecretId": secret_id}
-    path = event["routeKey"].split(" ", 1)[1]
-    for parameter, value in (event.get("pathParameters") or {}).items():
-        path = path.replace("{" + parameter + "}", value)
-    event["rawPath"] = path
-    event["requestContext"]["http"]["path"] = path
+        event = with_path_secret_id(event, secret_id)
     if body is not None:
         if isinstance(body, bytes):
             body = body.decode("utf-8")
@@ -63,6 +58,18 @@ def http_event(
             event.pop("queryStringParameters", None)
     if headers:
         event["headers"].update({name.lower(): value for name, value in headers.items()})
+    return event
+
+
+def with_path_secret_id(event: dict[str, Any], secret_id: str) -> dict[str, Any]:
+    """A copy of an HTTP event whose route names the key `secret_id`."""
+    event = copy.deepcopy(event)
+    event["pathParameters"] = {**(event.get("pathParameters") or {}), "SecretId": secret_id}
+    path = event["routeKey"].split(" ", 1)[1]
+    for parameter, value in event["pathParameters"].items():
+        path = path.replace("{" + parameter + "}", value)
+    event["rawPath"] = path
+    event["requestContext"]["http"]["path"] = path
     return event
 
 

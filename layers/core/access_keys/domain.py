@@ -11,6 +11,8 @@ from access_keys.clock import format_time
 MAX_KEYS_PER_ACCOUNT = 2
 RECORD_RETENTION_DAYS = 90
 RECORDS_SHOWN = 20
+# A key not used for this long is reported as unused, as AWS IAM Access Analyzer reports them.
+UNUSED_AFTER_DAYS = 90
 
 
 class Status(StrEnum):
@@ -50,6 +52,15 @@ class StoredKey:
 
     key: AccessKey
     encrypted_secret: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeletedKey:
+    """A key deleted by its owner, whose access records the cleanup has yet to remove."""
+
+    secret_id: str
+    uin: str
+    deleted_at: int
 
 
 @dataclass(frozen=True, slots=True)

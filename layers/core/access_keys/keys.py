@@ -93,7 +93,7 @@ def delete_access_key(caller: AccessKey, secret_id: str) -> None:
     key = owned_key(caller, secret_id)
     if key.status is Status.ACTIVE:
         raise AccessKeyActive()
-    if not key_store.delete_inactive_key(caller.uin, secret_id):
+    if not key_store.delete_inactive_key(caller.uin, secret_id, deleted_at=now_ms()):
         # Enabled or deleted since we read it: report what holds now.
         key = owned_key(caller, secret_id)
         raise AccessKeyActive() if key.status is Status.ACTIVE else AccessKeyNotFound()

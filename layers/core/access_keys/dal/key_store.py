@@ -6,9 +6,9 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from access_keys.dal.models import AccountItem, KeyItem, bind_tables
+from access_keys.dal.models import TOMBSTONE_PREFIX, AccountItem, DeletedKeyItem, KeyItem, bind_tables
 from access_keys.dal.throttling import throttling_as_request_limit
-from access_keys.domain import AccessKey, Status, StoredKey
+from access_keys.domain import AccessKey, DeletedKey, Status, StoredKey
 from access_keys.errors import AccessKeyNotFound, AccessKeyOverLimit, RequestLimitExceeded
 
 # DynamoDB cancels a transaction that meets another one in flight on the same item, or
@@ -110,10 +110,11 @@ def set_status(uin: str, secret_id: str, status: Status) -> AccessKey:
     return _to_domain(item)
 
 
-def delete_inactive_key(uin: str, secret_id: str) -> bool:
+def delete_inactive_key(uin: str, secret_id: str, *, deleted_at: int) -> bool:
     """Delete the key and free its quota slot, only if it is still Inactive and owned by `uin`.
 
-    Returns False when that condition no longer holds, so the caller can say why.
+    The same transaction leaves a tombstone through which the cleanup later removes the key's
+    access records. Returns False when the condition no longer holds, so the caller can say why.
     """
     bind_tables()
     for _ in range(_TRANSACTION_ATTEMPTS):
@@ -139,3 +140,56 @@ def delete_inactive_key(uin: str, secret_id: str) -> bool:
             if not _RETRYABLE_CANCELLATIONS.intersection(codes):
                 raise
     raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")
+
+
+def advance_last_access(secret_id: str, access_time: int) -> bool:
+    """Set the key's LastAccessTime to `access_time` if that moves it forward.
+
+    Returns False, changing nothing, when the time is not newer (an older or replayed batch)
+    or the key no longer exists: the update never re-creates a deleted key.
+    """
+    bind_tables()
+    item = KeyItem(secret_id)
+    try:
+        with throttling_as_request_limit():
+            item.update(
+                actions=[KeyItem.last_access_time.set(access_time)],
+                condition=KeyItem.status.exists()
+                & (KeyItem.last_access_time.does_not_exist() | (KeyItem.last_access_time < access_time)),
+            )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def scan_page(after: str | None, *, limit: int) -> tuple[list[tuple[str, AccessKey | DeletedKey | None]], bool]:
+    """One page of the keys table in scan order, and whether the scan is complete.
+
+    Each item comes as its partition key and what it is: a key, a tombstone, or None for the
+    items the caller has no use for (account and state items). `after` is the partition key of
+    the last item already processed, so a scan resumes from any item, not only a page boundary.
+    """
+    bind_tables()
+    start = {"SecretId": {"S": after}} if after else None
+    with throttling_as_request_limit():
+        page = KeyItem._get_connection().scan(limit=limit, exclusive_start_key=start)
+    entries: list[tuple[str, AccessKey | DeletedKey | None]] = []
+    for raw in page.get("Items", []):
+        partition = raw["SecretId"]["S"]
+        entry: AccessKey | DeletedKey | None = None
+        if partition.startswith("AKID"):
+            entry = _to_domain(KeyItem.from_raw_data(raw))
+        elif partition.startswith(TOMBSTONE_PREFIX):
+            tombstone = DeletedKeyItem.from_raw_data(raw)
+            entry = DeletedKey(tombstone.secret_id, tombstone.uin, int(tombstone.deleted_at))
+        entries.append((partition, entry))
+    return entries, "LastEvaluatedKey" not in page
+
+
+def forget_deleted_key(secret_id: str) -> None:
+    """Remove a deleted key's tombstone, once its records are gone."""
+    bind_tables()
+    with throttling_as_request_limit():
+        DeletedKeyItem(DeletedKeyItem.id_for(secret_id)).delete()

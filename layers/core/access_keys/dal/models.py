@@ -21,6 +21,8 @@ from pynamodb.models import Model
 from access_keys.config import settings
 
 ACCOUNT_PREFIX = "ACCOUNT#"
+TOMBSTONE_PREFIX = "DELETED#"
+CLEANUP_STATE_ID = "CLEANUP#STATE"
 
 
 class KeyItem(Model):
@@ -59,6 +61,50 @@ class AccountItem(Model):
     @staticmethod
     def id_for(uin: str) -> str:
         return f"{ACCOUNT_PREFIX}{uin}"
+
+
+class DeletedKeyItem(Model):
+    """What a deleted key leaves behind, in the keys table under `DELETED#<SecretId>`.
+
+    The cleanup finds deleted keys through these, removes their access records by querying
+    the key's own partitions (never scanning the records table), then removes the tombstone.
+    Its partition key differs from the key's, so nothing can mistake it for a live key.
+    """
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    tombstone_id = UnicodeAttribute(hash_key=True, attr_name="SecretId")
+    secret_id = UnicodeAttribute(attr_name="DeletedSecretId")
+    uin = UnicodeAttribute(attr_name="Uin")
+    deleted_at = NumberAttribute(attr_name="DeletedAt")
+
+    @staticmethod
+    def id_for(secret_id: str) -> str:
+        return f"{TOMBSTONE_PREFIX}{secret_id}"
+
+
+class CleanupStateItem(Model):
+    """The cleanup's progress through the keys table, and the lease that keeps runs from overlapping."""
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+
+    state_id = UnicodeAttribute(hash_key=True, attr_name="SecretId")
+    lease_owner = UnicodeAttribute(attr_name="LeaseOwner", null=True)
+    lease_until = NumberAttribute(attr_name="LeaseUntil", null=True)
+    # The SecretId (partition key) of the last keys-table item fully processed in this pass.
+    cursor = UnicodeAttribute(attr_name="Cursor", null=True)
+    pass_started_at = NumberAttribute(attr_name="PassStartedAt", null=True)
+    last_pass_completed_at = NumberAttribute(attr_name="LastPassCompletedAt", null=True)
+    keys_seen = NumberAttribute(attr_name="KeysSeen", default=0)
+    unused_keys = NumberAttribute(attr_name="UnusedKeys", default=0)
+    never_used_keys = NumberAttribute(attr_name="NeverUsedKeys", default=0)
+    expired_records_deleted = NumberAttribute(attr_name="ExpiredRecordsDeleted", default=0)
+    deleted_key_records_deleted = NumberAttribute(attr_name="DeletedKeyRecordsDeleted", default=0)
+    deleted_keys_purged = NumberAttribute(attr_name="DeletedKeysPurged", default=0)
 
 
 class AccessRecordItem(Model):
@@ -103,6 +149,8 @@ def bind_tables() -> None:
     for model, table_name in (
         (KeyItem, config.keys_table_name),
         (AccountItem, config.keys_table_name),
+        (DeletedKeyItem, config.keys_table_name),
+        (CleanupStateItem, config.keys_table_name),
         (AccessRecordItem, config.records_table_name),
     ):
         model.Meta.table_name = table_name

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import heapq
-import secrets
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 
@@ -13,10 +13,17 @@ from access_keys.dal.throttling import throttling_as_request_limit
 from access_keys.domain import RECORD_RETENTION_DAYS, AccessRecord, Result
 
 
+def shard_of(request_id: str) -> int:
+    """The shard a record lands on: spread evenly, and the same for a retried write of the same
+    request, which then overwrites its record instead of duplicating it."""
+    digest = hashlib.sha256(request_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % settings().record_shards
+
+
 def put_record(record: AccessRecord) -> None:
-    """One PutItem, on a random shard of the key's partitions."""
+    """One PutItem, on one of the key's shards."""
     bind_tables()
-    shard = secrets.randbelow(settings().record_shards)
+    shard = shard_of(record.request_id)
     expires = datetime.fromtimestamp(record.access_time / 1000, UTC) + timedelta(days=RECORD_RETENTION_DAYS)
     item = AccessRecordItem(
         AccessRecordItem.partition(record.secret_id, shard),
@@ -68,3 +75,34 @@ def _to_domain(item: AccessRecordItem) -> AccessRecord:
         user_agent=item.user_agent,
         request_id=item.request_id,
     )
+
+
+def delete_records(secret_id: str, *, before: int | None, page_size: int = 100) -> tuple[int, bool]:
+    """Delete up to `page_size` records per shard of the key, all of them or those older than `before`.
+
+    Returns how many were deleted and whether none are left to delete, so that a caller with a
+    deadline can stop between pages and resume later.
+    """
+    bind_tables()
+    deleted = 0
+    done = True
+    with throttling_as_request_limit():
+        for shard in range(settings().record_shards):
+            condition = None
+            if before is not None:
+                condition = AccessRecordItem.access_time_request_id < AccessRecordItem.sort_key(before, "")
+            page = list(
+                AccessRecordItem.query(
+                    AccessRecordItem.partition(secret_id, shard),
+                    condition,
+                    limit=page_size,
+                    attributes_to_get=["SecretIdShard", "AccessTimeRequestId"],
+                )
+            )
+            if len(page) == page_size:
+                done = False
+            with AccessRecordItem.batch_write() as batch:
+                for item in page:
+                    batch.delete(item)
+            deleted += len(page)
+    return deleted, done
