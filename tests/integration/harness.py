@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -48,8 +49,10 @@ class LambdaContext:
     log_group_name: str = "/aws/lambda/test-function"
     log_stream_name: str = "test"
 
+    remaining_ms: Callable[[], int] = lambda: 900_000
+
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return self.remaining_ms()
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 import time
 
-from harness import Api, Credentials
+from harness import Api, Credentials, scan_table
 
 from access_keys import records
 from access_keys.clock import DAY_MS, now_ms
+from access_keys.config import settings
 from access_keys.domain import AccessKey, Status
 
 
@@ -126,3 +127,19 @@ def test_records_older_than_90_days_are_hidden_even_when_nothing_newer_exists(ap
     _write_record(key, "just-kept", now_ms() - 90 * DAY_MS + 60_000, action="GetAccessKey")
 
     assert [record["RequestId"] for record in _records(api, alice)] == ["just-kept"]
+
+
+def test_the_newest_20_are_merged_across_all_shards_of_a_busy_key(api: Api, alice: Credentials):
+    # Given 40 records of one key, spread over its shards by RequestId
+    key = AccessKey(alice.secret_id, "100000000001", Status.ACTIVE, 0, "")
+    now = now_ms()
+    for index in range(40):
+        _write_record(key, f"busy-{index:02d}", now - 100_000 + index * 7, action="GetAccessKey")
+    shards = {item["SecretIdShard"]["S"] for item in scan_table(settings().records_table_name)}
+    assert len(shards) == settings().record_shards
+
+    # When the owner lists them
+    shown = _records(api, alice)
+
+    # Then the 20 newest of all shards come back, newest first
+    assert [record["RequestId"] for record in shown] == [f"busy-{index:02d}" for index in range(39, 19, -1)]

@@ -57,10 +57,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StandardError:
+    """Whatever sys.stderr is when a line is written, so that stdout carries only the JSON result."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def _logs_to_stderr() -> None:
     from access_keys.observability import logger
 
-    logger.registered_handler.setStream(sys.stderr)
+    logger.registered_handler.setStream(_StandardError())
 
 
 def _create_key(parser: argparse.ArgumentParser, uin: str, description: str) -> int:

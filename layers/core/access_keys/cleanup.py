@@ -57,13 +57,17 @@ def run_cleanup(deadline: Deadline, *, now: int | None = None) -> RunOutcome:
     progress = cleanup_store.acquire_lease(owner, now=now, until=deadline.lease_until(now))
     if progress is None:
         logger.info("cleanup skipped: another run holds the lease")
+        metrics.add_metric(name="CleanupRunsSkipped", unit=MetricUnit.Count, value=1)
         return RunOutcome(ran=False, pass_completed=False, stopped_early=False, progress=CleanupProgress())
+    metrics.add_metric(name="CleanupRuns", unit=MetricUnit.Count, value=1)
     if progress.pass_started_at is None:
         progress.pass_started_at = now
     try:
         completed, stopped_early = _walk_keys(progress, deadline, owner, now)
     finally:
         cleanup_store.release_lease(owner)
+    if stopped_early:
+        metrics.add_metric(name="CleanupRunsStoppedEarly", unit=MetricUnit.Count, value=1)
     return RunOutcome(ran=True, pass_completed=completed, stopped_early=stopped_early, progress=progress)
 
 

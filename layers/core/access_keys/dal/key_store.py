@@ -132,6 +132,11 @@ def delete_inactive_key(uin: str, secret_id: str, *, deleted_at: int) -> bool:
                     actions=[AccountItem.secret_ids.delete({secret_id})],
                     condition=AccountItem.account_id.exists(),
                 )
+                transaction.save(
+                    DeletedKeyItem(
+                        DeletedKeyItem.id_for(secret_id), secret_id=secret_id, uin=uin, deleted_at=deleted_at
+                    )
+                )
             return True
         except TransactWriteError as error:
             codes = [reason.code if reason else None for reason in error.cancellation_reasons]
