@@ -117,26 +117,38 @@ class AwsCalls:
 
     def __init__(self) -> None:
         self.calls: list[str] = []
-        self._failures: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, list[dict[str, Any]]] = {}
         for client in _service_clients():
             client.meta.events.register("before-call", self._before_call)
 
     def _before_call(self, model: Any, **_: Any) -> Any:
         name = f"{model.service_model.service_name}:{model.name}"
         self.calls.append(name)
-        failure = self._failures.pop(name, None)
-        if failure is None:
+        failures = self._failures.get(name)
+        if not failures:
             return None
+        failure = failures.pop(0)
         # Answer as the service would, without reaching it.
         response = AWSResponse(url="https://aws.invalid", status_code=failure["status"], headers={}, raw=None)
         return response, {
             "Error": {"Code": failure["code"], "Message": failure["message"]},
             "ResponseMetadata": {"HTTPStatusCode": failure["status"]},
+            **failure["extra"],
         }
 
-    def fail_next(self, call: str, *, code: str, status: int, message: str = "injected") -> None:
-        """Make the next `service:Operation` call (e.g. `dynamodb:GetItem`) fail with `code`."""
-        self._failures[call] = {"code": code, "status": status, "message": message}
+    def fail_next(
+        self,
+        call: str,
+        *,
+        code: str,
+        status: int,
+        message: str = "injected",
+        times: int = 1,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        """Make the next `times` calls of `service:Operation` (e.g. `dynamodb:GetItem`) fail with `code`."""
+        failure = {"code": code, "status": status, "message": message, "extra": extra or {}}
+        self._failures.setdefault(call, []).extend([failure] * times)
 
     def reset(self) -> None:
         self.calls.clear()

@@ -339,3 +339,31 @@ def test_every_error_code_of_the_contract_is_reached_by_a_test():
         "InternalError",
     }
     assert codes == contract
+
+
+def _transaction_conflict(aws_calls, times: int) -> None:
+    aws_calls.fail_next(
+        "dynamodb:TransactWriteItems",
+        code="TransactionCanceledException",
+        status=400,
+        message="Transaction cancelled",
+        times=times,
+        extra={"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
+    )
+
+
+def test_a_transaction_conflict_is_retried_and_the_create_succeeds(api: Api, alice: Credentials, aws_calls):
+    _transaction_conflict(aws_calls, times=2)
+
+    response = api.call("CreateAccessKey/create", alice, body={})
+
+    assert response.status == 201
+    assert aws_calls.count("dynamodb:TransactWriteItems") == 3
+    assert api.call("ListAccessKeys/list", alice).body["TotalCount"] == 2
+
+
+def test_a_transaction_that_keeps_conflicting_is_a_429_and_creates_nothing(api: Api, alice: Credentials, aws_calls):
+    _transaction_conflict(aws_calls, times=3)
+
+    expect(api.call("CreateAccessKey/create", alice, body={}), 429, "RequestLimitExceeded")
+    assert api.call("ListAccessKeys/list", alice).body["TotalCount"] == 1

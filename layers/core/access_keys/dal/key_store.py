@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
@@ -15,6 +17,29 @@ from access_keys.errors import AccessKeyNotFound, AccessKeyOverLimit, RequestLim
 # that is throttled; both are worth a quick retry before the caller is told to back off.
 _TRANSACTION_ATTEMPTS = 3
 _RETRYABLE_CANCELLATIONS = frozenset({"TransactionConflict", "ThrottlingError"})
+
+
+def _transact(write: Callable[[TransactWrite], None]) -> bool:
+    """Commit the writes `write` adds, in one transaction on the keys table.
+
+    Returns False when one of their conditions failed. A transaction cancelled by a conflict
+    or throttling is retried; after the last attempt the caller is told to back off.
+    """
+    for _ in range(_TRANSACTION_ATTEMPTS):
+        try:
+            with (
+                throttling_as_request_limit(),
+                TransactWrite(connection=KeyItem._get_connection().connection) as transaction,
+            ):
+                write(transaction)
+            return True
+        except TransactWriteError as error:
+            codes = {reason.code for reason in error.cancellation_reasons if reason}
+            if "ConditionalCheckFailed" in codes:
+                return False
+            if not _RETRYABLE_CANCELLATIONS & codes:
+                raise
+    raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")
 
 
 def _to_domain(item: KeyItem) -> AccessKey:
@@ -55,28 +80,19 @@ def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> Non
         description=key.description,
         encrypted_secret=encrypted_secret,
     )
-    for _ in range(_TRANSACTION_ATTEMPTS):
-        try:
-            with (
-                throttling_as_request_limit(),
-                TransactWrite(connection=KeyItem._get_connection().connection) as transaction,
-            ):
-                transaction.update(
-                    account,
-                    actions=[AccountItem.uin.set(key.uin), AccountItem.secret_ids.add({key.secret_id})],
-                    condition=AccountItem.secret_ids.does_not_exist() | (size(AccountItem.secret_ids) < max_keys),
-                )
-                transaction.save(item, condition=KeyItem.secret_id.does_not_exist())
-            return
-        except TransactWriteError as error:
-            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
-            # The put's own condition fails only if a random SecretId repeats (1 in 62^32),
-            # so a failed condition is the quota's.
-            if "ConditionalCheckFailed" in codes:
-                raise AccessKeyOverLimit() from error
-            if not _RETRYABLE_CANCELLATIONS.intersection(codes):
-                raise
-    raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")
+
+    def write(transaction: TransactWrite) -> None:
+        transaction.update(
+            account,
+            actions=[AccountItem.uin.set(key.uin), AccountItem.secret_ids.add({key.secret_id})],
+            condition=AccountItem.secret_ids.does_not_exist() | (size(AccountItem.secret_ids) < max_keys),
+        )
+        transaction.save(item, condition=KeyItem.secret_id.does_not_exist())
+
+    # The put's own condition fails only if a random SecretId repeats (1 in 62^32),
+    # so a failed condition is the quota's.
+    if not _transact(write):
+        raise AccessKeyOverLimit()
 
 
 def list_keys(uin: str) -> list[AccessKey]:
@@ -117,34 +133,22 @@ def delete_inactive_key(uin: str, secret_id: str, *, deleted_at: int) -> bool:
     access records. Returns False when the condition no longer holds, so the caller can say why.
     """
     bind_tables()
-    for _ in range(_TRANSACTION_ATTEMPTS):
-        try:
-            with (
-                throttling_as_request_limit(),
-                TransactWrite(connection=KeyItem._get_connection().connection) as transaction,
-            ):
-                transaction.delete(
-                    KeyItem(secret_id),
-                    condition=(KeyItem.uin == uin) & (KeyItem.status == str(Status.INACTIVE)),
-                )
-                transaction.update(
-                    AccountItem(AccountItem.id_for(uin)),
-                    actions=[AccountItem.secret_ids.delete({secret_id})],
-                    condition=AccountItem.account_id.exists(),
-                )
-                transaction.save(
-                    DeletedKeyItem(
-                        DeletedKeyItem.id_for(secret_id), secret_id=secret_id, uin=uin, deleted_at=deleted_at
-                    )
-                )
-            return True
-        except TransactWriteError as error:
-            codes = [reason.code if reason else None for reason in error.cancellation_reasons]
-            if "ConditionalCheckFailed" in codes:
-                return False
-            if not _RETRYABLE_CANCELLATIONS.intersection(codes):
-                raise
-    raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")
+
+    def write(transaction: TransactWrite) -> None:
+        transaction.delete(
+            KeyItem(secret_id),
+            condition=(KeyItem.uin == uin) & (KeyItem.status == str(Status.INACTIVE)),
+        )
+        transaction.update(
+            AccountItem(AccountItem.id_for(uin)),
+            actions=[AccountItem.secret_ids.delete({secret_id})],
+            condition=AccountItem.account_id.exists(),
+        )
+        transaction.save(
+            DeletedKeyItem(DeletedKeyItem.id_for(secret_id), secret_id=secret_id, uin=uin, deleted_at=deleted_at)
+        )
+
+    return _transact(write)
 
 
 def advance_last_access(secret_id: str, access_time: int) -> bool:
