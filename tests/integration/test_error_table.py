@@ -316,7 +316,7 @@ def test_an_unexpected_failure_is_a_500_that_says_nothing_internal(api: Api, ali
         assert internal not in message
 
 
-def test_every_error_code_of_the_contract_is_reached_by_a_test():
+def test_the_service_has_one_error_type_per_code_of_the_contract_and_no_other():
     from access_keys import errors
 
     codes = {

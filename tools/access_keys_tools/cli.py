@@ -25,7 +25,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -131,10 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _logs_to_stderr()
     if arguments.command == "admin" and arguments.admin_command == "create-key":
         return _create_key(parser, arguments.uin, arguments.description)
-    if arguments.command == "events" and arguments.events_command == "sign":
-        return _sign_event(parser, arguments)
-    parser.error("unknown command")  # argparse's required sub-commands make this unreachable
-    return EXIT_USAGE
+    # argparse's required sub-commands leave `events sign` as the only other command.
+    return _sign_event(parser, arguments)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,11 @@ class Access:
     access_time: int
     sequence_number: str
 
+    @property
+    def order(self) -> tuple[int, int]:
+        """Newer time first; for equal times, the later write in the stream."""
+        return self.access_time, int(self.sequence_number or 0)
+
 
 def access_of(record: DynamoDBRecord) -> Access | None:
     """The key and time a stream record of an access record carries; None for anything else."""
@@ -41,10 +46,7 @@ def newest_per_key(records: Iterable[DynamoDBRecord]) -> dict[str, Access]:
         if access is None:
             continue
         current = newest.get(access.secret_id)
-        if current is None or (access.access_time, int(access.sequence_number or 0)) > (
-            current.access_time,
-            int(current.sequence_number or 0),
-        ):
+        if current is None or access.order > current.order:
             newest[access.secret_id] = access
     return newest
 

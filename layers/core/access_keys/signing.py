@@ -13,7 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
 
 from access_keys.errors import InvalidAuthorization
 
@@ -152,9 +151,9 @@ def string_to_sign(timestamp: int, scope: str, canonical: str) -> str:
     return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
 
 
-@lru_cache(maxsize=1024)
 def _signing_key(secret_key: str, date: str, service: str, terminator: str) -> bytes:
-    # Depends only on (secret, date, service): a warm verifier derives it once a day per key.
+    # Not cached: three HMACs cost microseconds, and a cache here would keep SecretKeys in memory
+    # past the few minutes that access_keys.key_material allows them.
     k_date = _hmac(("TC3" + secret_key).encode("utf-8"), date)
     k_service = _hmac(k_date, service)
     return _hmac(k_service, terminator)
