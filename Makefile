@@ -10,20 +10,33 @@ export SAM_CLI_TELEMETRY := 0
 PYTHON313 ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: help test lint validate pytest build lock clean
+.PHONY: help run test lint validate pytest build lock clean
 
 help:
+	@echo "make run      create .venv if needed, then serve the API locally at http://127.0.0.1:3000 (PORT=...)"
 	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, pytest"
 	@echo "make build    sam build without Docker (python3.13 from .venv on PATH)"
 	@echo "make lock     re-resolve requirements-dev.in into requirements-dev.txt"
 	@echo "make clean    remove .venv and .aws-sam"
 
-$(BIN)/.installed: requirements-dev.txt layers/core/requirements.txt pyproject.toml
+$(BIN)/python:
 	@test -n "$(PYTHON313)" || { echo "Python 3.13 was not found. Install it (pyenv install 3.13, or your OS package) or run: make PYTHON313=/path/to/python3.13 $(MAKECMDGOALS)" >&2; exit 1; }
 	$(PYTHON313) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+# What `make run` needs (requirements-run.in), at the versions locked in requirements-dev.txt.
+$(BIN)/.run-installed: $(BIN)/python requirements-run.in requirements-dev.txt layers/core/requirements.txt pyproject.toml
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	  -c requirements-dev.txt -r layers/core/requirements.txt -r requirements-run.in
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	@touch $@
+
+# Everything the tests and tools need.
+$(BIN)/.installed: $(BIN)/.run-installed
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+run: $(BIN)/.run-installed
+	@$(BIN)/python -m access_keys_tools.local
 
 test: lint validate pytest
 

@@ -1,44 +1,126 @@
-"""`access-keys`: the operator's command line.
+"""`access-keys`: the command line of the access-key service.
 
-    access-keys admin create-key --uin <UIN> [--description D]
+Client commands, signed with a key (see `access-keys --help`):
 
-makes an account's first key, which cannot be made with a key, and
+    access-keys create [--description D] [--save-profile NAME]
+    access-keys list | get ID | disable ID | enable ID | delete ID [--yes] | records ID
+    access-keys configure [--profile NAME]
+
+They take the key from ACCESS_KEYS_SECRET_ID / ACCESS_KEYS_SECRET_KEY, or from a profile file
+(`--profile`, default "default"; see access_keys_tools.profiles), and the endpoint from
+`--endpoint`, ACCESS_KEYS_ENDPOINT, the profile, or else the local stack at 127.0.0.1:3000.
+Output is a table, or the API's JSON with `--output json`. An API error prints its code and
+message on stderr and exits 1; a usage error exits 2.
+
+Operator commands, with AWS credentials rather than a key:
+
+    access-keys admin create-key --uin UIN [--description D] [--local [URL]] [--save-profile NAME]
+
+makes an account's first key, which cannot be made with a key, by calling the same service code
+as CreateAccessKey against the tables and KMS key named by the functions' environment variables
+(KEYS_TABLE_NAME, RECORDS_TABLE_NAME, SECRETS_KMS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL), or the
+local stack's with `--local`. It prints the create response's JSON on stdout.
 
     access-keys events sign events/<Operation>/<case>.json --secret-id AKID... [--timestamp T]
 
-re-signs a stored API Gateway event with a key and the current time (signatures expire after
-300 s), for `sam local invoke <Function> -e <file>`. The SecretKey is read from the environment
-variable ACCESS_KEYS_SECRET_KEY, so that it stays out of shell history. It calls the same service
-code as CreateAccessKey, against the tables and KMS key named by the same environment
-variables as the functions (KEYS_TABLE_NAME, RECORDS_TABLE_NAME, SECRETS_KMS_KEY_ID), in
-the region of AWS_REGION / AWS_DEFAULT_REGION, at AWS_ENDPOINT_URL when that is set.
-The JSON result goes to stdout and logs go to stderr.
+re-signs a stored API Gateway event for `sam local invoke`, with the SecretKey taken from
+ACCESS_KEYS_SECRET_KEY so that it stays out of shell history.
+
+Logs go to stderr, results to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+SAVE_PROFILE_HELP = "also save the new key as this profile of the profile file (0600), for later commands"
 
 
+class UsageError(Exception):
+    """Exits with EXIT_USAGE, like argparse's own errors."""
+
+
+# ------------------------------------------------------------------------------- parser
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="access-keys", description="Operate the access-key service.")
+    # The global options are accepted before or after the command: SUPPRESS keeps a
+    # sub-command's unset option from overwriting the value given before the command.
+    def add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+        default = (lambda value: value) if defaults else (lambda _: argparse.SUPPRESS)
+        parser.add_argument(
+            "--endpoint",
+            default=default(None),
+            help="the API's base URL (default: $ACCESS_KEYS_ENDPOINT, the profile's, else http://127.0.0.1:3000)",
+        )
+        parser.add_argument(
+            "--profile",
+            default=default(None),
+            help="the profile to sign with (default: $ACCESS_KEYS_PROFILE; else the ACCESS_KEYS_SECRET_* "
+            "variables; else 'default')",
+        )
+        parser.add_argument(
+            "--output", choices=("table", "json"), default=default("table"), help="table (default) or json"
+        )
+
+    parser = argparse.ArgumentParser(
+        prog="access-keys",
+        description="Manage access keys of the access-key service, and operate it.",
+        epilog="Credentials: ACCESS_KEYS_SECRET_ID and ACCESS_KEYS_SECRET_KEY, or a profile saved by "
+        "`access-keys configure` or `--save-profile`.",
+    )
+    add_global_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".")
+        add_global_options(sub, defaults=False)
+        return sub
+
+    create = command("create", "create a key; its SecretKey is shown this once")
+    create.add_argument("--description", default="", help="up to 1024 letters, digits, spaces and + = , . @ : / - _")
+    create.add_argument("--save-profile", metavar="NAME", help=SAVE_PROFILE_HELP)
+    command("list", "list your keys, oldest first")
+    for name, help_text in (
+        ("get", "show one key, with its last access time"),
+        ("disable", "disable a key: it is refused from the very next request"),
+        ("enable", "enable a disabled key again"),
+        ("records", "show a key's latest 20 access records of the past 90 days, newest first"),
+    ):
+        command(name, help_text).add_argument("secret_id", metavar="ID", help="the key's SecretId")
+    delete = command("delete", "delete a disabled key, for good")
+    delete.add_argument("secret_id", metavar="ID", help="the key's SecretId")
+    delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    command("configure", "save a key (and optionally an endpoint) as a profile, prompting for the SecretKey")
+
     admin = commands.add_parser("admin", help="operator actions that need AWS credentials, not a key")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
-    create = admin_commands.add_parser(
+    admin_create = admin_commands.add_parser(
         "create-key",
         help="create an access key for an account (its first key, typically)",
         description="Create an access key for an account and print it, SecretKey included, once.",
     )
-    create.add_argument("--uin", required=True, help="the owning account: 1 to 64 letters, digits, '-' or '_'")
-    create.add_argument("--description", default="", help="up to 1024 letters, digits, spaces and + = , . @ : / - _")
+    admin_create.add_argument("--uin", required=True, help="the owning account: 1 to 64 letters, digits, '-' or '_'")
+    admin_create.add_argument(
+        "--description", default="", help="up to 1024 letters, digits, spaces and + = , . @ : / - _"
+    )
+    admin_create.add_argument(
+        "--local",
+        nargs="?",
+        const="http://127.0.0.1:3001",
+        metavar="URL",
+        help="use the local stack of `make run` (its moto at URL, default http://127.0.0.1:3001) "
+        "instead of the environment's tables and KMS key",
+    )
+    admin_create.add_argument("--save-profile", metavar="NAME", help=SAVE_PROFILE_HELP)
 
     events = commands.add_parser("events", help="work with the stored events of events/")
     events_commands = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
@@ -56,6 +138,160 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# ----------------------------------------------------------------------------- output
+def _time(value: str | None) -> str:
+    """2026-11-26T19:30:44.123Z -> 2026-11-26 19:30:44 (the tables say UTC in their headers)."""
+    return "never" if value is None else value.replace("T", " ")[:19]
+
+
+def _table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = [headers, ["-" * width for width in widths], *rows]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines
+    )
+
+
+def _key_rows(keys: list[dict[str, Any]]) -> str:
+    rows = [
+        [key["SecretId"], key["Status"], _time(key["CreateTime"]), _time(key.get("LastAccessTime")), key["Description"]]
+        for key in keys
+    ]
+    return _table(rows, ["SecretId", "Status", "Created (UTC)", "Last Access (UTC)", "Description"])
+
+
+def _key_details(key: dict[str, Any]) -> str:
+    fields = [("SecretId", key["SecretId"])]
+    if "SecretKey" in key:
+        fields.append(("SecretKey", key["SecretKey"]))
+    fields += [("Status", key["Status"]), ("Created (UTC)", _time(key["CreateTime"]))]
+    if "LastAccessTime" in key:
+        fields.append(("Last Access (UTC)", _time(key["LastAccessTime"])))
+    fields.append(("Description", key["Description"]))
+    width = max(len(name) for name, _ in fields)
+    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in fields)
+
+
+def _record_rows(records: list[dict[str, Any]]) -> str:
+    rows = [
+        [
+            _time(record["AccessTime"]),
+            record["Action"],
+            record["Result"],
+            record.get("ErrorCode") or "-",
+            record.get("SourceIp") or "-",
+            record.get("UserAgent") or "-",
+        ]
+        for record in records
+    ]
+    if not rows:
+        return "No access records in the past 90 days."
+    return _table(rows, ["Time (UTC)", "Action", "Result", "Error", "Source IP", "User Agent"])
+
+
+# ------------------------------------------------------------------------ credentials
+def _credentials(arguments: argparse.Namespace) -> tuple[str, str, str | None]:
+    from access_keys_tools.profiles import load_profile, profiles_path
+
+    profile_name = arguments.profile or os.environ.get("ACCESS_KEYS_PROFILE", "").strip() or None
+    secret_id = os.environ.get("ACCESS_KEYS_SECRET_ID", "").strip()
+    secret_key = os.environ.get("ACCESS_KEYS_SECRET_KEY", "").strip()
+    if profile_name is None and (secret_id or secret_key):
+        if not (secret_id and secret_key):
+            raise UsageError("set both ACCESS_KEYS_SECRET_ID and ACCESS_KEYS_SECRET_KEY, or neither")
+        return secret_id, secret_key, None
+    profile = load_profile(profile_name or "default")
+    if profile is None:
+        if profile_name:
+            raise UsageError(f"no profile {profile_name!r} in {profiles_path()}")
+        raise UsageError(
+            "no credentials: set ACCESS_KEYS_SECRET_ID and ACCESS_KEYS_SECRET_KEY, "
+            "or save a profile with `access-keys configure`"
+        )
+    return profile.secret_id, profile.secret_key, profile.endpoint
+
+
+def _client(arguments: argparse.Namespace) -> Any:
+    from access_keys_tools.client import DEFAULT_ENDPOINT, AccessKeysClient
+
+    secret_id, secret_key, profile_endpoint = _credentials(arguments)
+    endpoint = (
+        arguments.endpoint or os.environ.get("ACCESS_KEYS_ENDPOINT", "").strip() or profile_endpoint or DEFAULT_ENDPOINT
+    )
+    try:
+        return AccessKeysClient(secret_id, secret_key, endpoint, user_agent="access-keys-cli")
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _save_profile(name: str, secret_id: str, secret_key: str, endpoint: str | None = None) -> None:
+    from access_keys_tools.profiles import Profile, save_profile
+
+    path = save_profile(Profile(name, secret_id, secret_key, endpoint))
+    print(f"Saved as profile {name!r} in {path} (mode 0600).", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- commands
+def _print(arguments: argparse.Namespace, document: dict[str, Any], table: Callable[[dict[str, Any]], str]) -> None:
+    print(json.dumps(document, indent=2, ensure_ascii=False) if arguments.output == "json" else table(document))
+
+
+def _create(arguments: argparse.Namespace) -> int:
+    document = _client(arguments).create_access_key(arguments.description)
+    key = document["AccessKey"]
+    _print(arguments, document, lambda document: _key_details(document["AccessKey"]))
+    print("Save the SecretKey now: it is shown this once and can never be shown again.", file=sys.stderr)
+    if arguments.save_profile:
+        _save_profile(arguments.save_profile, key["SecretId"], key["SecretKey"])
+    return 0
+
+
+def _delete(arguments: argparse.Namespace) -> int:
+    if not arguments.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("delete is final: add --yes to confirm it (there is no terminal to ask on)")
+        answer = input(f"Delete {arguments.secret_id}? This is final and cannot be undone. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Not deleted.", file=sys.stderr)
+            return EXIT_FAILED
+    document = _client(arguments).delete_access_key(arguments.secret_id)
+    _print(arguments, document, lambda _: f"Deleted {arguments.secret_id}.")
+    return 0
+
+
+def _configure(arguments: argparse.Namespace) -> int:
+    from access_keys.signing import SECRET_ID_PATTERN
+
+    name = arguments.profile or "default"
+    interactive = sys.stdin.isatty()
+    secret_id = (input("SecretId: ") if interactive else sys.stdin.readline()).strip()
+    if not SECRET_ID_PATTERN.fullmatch(secret_id):
+        raise UsageError("a SecretId is AKID followed by 32 letters and digits")
+    secret_key = (getpass.getpass("SecretKey (not echoed): ") if interactive else sys.stdin.readline()).strip()
+    if not secret_key:
+        raise UsageError("no SecretKey given")
+    _save_profile(name, secret_id, secret_key, arguments.endpoint)
+    return 0
+
+
+def _client_command(arguments: argparse.Namespace) -> int:
+    client = _client(arguments)
+    command = arguments.command
+    if command == "list":
+        _print(arguments, client.list_access_keys(), lambda document: _key_rows(document["AccessKeys"]))
+    elif command == "get":
+        _print(arguments, client.get_access_key(arguments.secret_id), lambda d: _key_details(d["AccessKey"]))
+    elif command in ("disable", "enable"):
+        status = "Inactive" if command == "disable" else "Active"
+        document = client.update_access_key(arguments.secret_id, status)
+        _print(arguments, document, lambda d: _key_details(d["AccessKey"]))
+    else:  # records
+        document = client.list_access_records(arguments.secret_id)
+        _print(arguments, document, lambda d: _record_rows(d["AccessRecords"]))
+    return 0
+
+
+# ---------------------------------------------------------------------- operator commands
 class _StandardError:
     """Whatever sys.stderr is when a line is written, so that stdout carries only the JSON result."""
 
@@ -66,37 +302,47 @@ class _StandardError:
         sys.stderr.flush()
 
 
-def _logs_to_stderr() -> None:
-    from access_keys.observability import logger
+def _admin_create_key(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
+    if arguments.local is not None:
+        from access_keys_tools.local.names import service_environment
 
-    logger.registered_handler.setStream(_StandardError())
+        os.environ.update(service_environment(arguments.local.rstrip("/")))
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "access-keys")  # as the functions' logs say
 
-
-def _create_key(parser: argparse.ArgumentParser, uin: str, description: str) -> int:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
     from pynamodb.exceptions import PynamoDBException
 
     from access_keys import keys, validation
     from access_keys.config import ConfigurationError
     from access_keys.errors import InvalidParameter, InvalidParameterValue, ServiceError
+    from access_keys.observability import logger
 
+    logger.registered_handler.setStream(_StandardError())
     try:
-        validation.uin(uin)
-        validation.description(description)
+        validation.uin(arguments.uin)
+        validation.description(arguments.description)
     except (InvalidParameter, InvalidParameterValue) as error:
         parser.error(error.message)
     try:
-        created = keys.create_access_key(uin, description)
+        created = keys.create_access_key(arguments.uin, arguments.description)
     except ConfigurationError as error:
-        print(f"access-keys: {error}; set it as the deployed functions do.", file=sys.stderr)
+        print(f"access-keys: {error}; set it as the deployed functions do, or use --local.", file=sys.stderr)
         return EXIT_FAILED
     except ServiceError as error:
         print(f"access-keys: {error.code}: {error.message}", file=sys.stderr)
         return EXIT_FAILED
     except (BotoCoreError, ClientError, PynamoDBException) as error:
-        print(f"access-keys: the AWS call failed: {error}", file=sys.stderr)
+        cause = error.__cause__ or error.__context__
+        if arguments.local is not None and isinstance(cause or error, EndpointConnectionError):
+            print(
+                f"access-keys: no local stack answers at {arguments.local}: start it with `make run`", file=sys.stderr
+            )
+        else:
+            print(f"access-keys: the AWS call failed: {error}", file=sys.stderr)
         return EXIT_FAILED
     print(json.dumps({"AccessKey": created.to_json()}, indent=2))
+    if arguments.save_profile:
+        _save_profile(arguments.save_profile, created.key.secret_id, created.secret_key)
     return 0
 
 
@@ -124,14 +370,36 @@ def _sign_event(parser: argparse.ArgumentParser, arguments: argparse.Namespace) 
     return 0
 
 
+# ------------------------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     arguments = parser.parse_args(argv)
-    _logs_to_stderr()
-    if arguments.command == "admin" and arguments.admin_command == "create-key":
-        return _create_key(parser, arguments.uin, arguments.description)
-    # argparse's required sub-commands leave `events sign` as the only other command.
-    return _sign_event(parser, arguments)
+    from access_keys_tools.client import ApiError, ClientError
+    from access_keys_tools.profiles import ProfileError
+
+    commands: dict[str, Callable[[], int]] = {
+        "admin": lambda: _admin_create_key(parser, arguments),
+        "events": lambda: _sign_event(parser, arguments),
+        "create": lambda: _create(arguments),
+        "delete": lambda: _delete(arguments),
+        "configure": lambda: _configure(arguments),
+    }
+    try:
+        return commands.get(arguments.command, lambda: _client_command(arguments))()
+    except UsageError as error:
+        parser.print_usage(sys.stderr)
+        print(f"access-keys: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ApiError as error:
+        request = f" (RequestId {error.request_id})" if error.request_id else ""
+        print(f"access-keys: {error.code}: {error.message}{request}", file=sys.stderr)
+        return EXIT_FAILED
+    except (ClientError, ProfileError) as error:
+        print(f"access-keys: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -73,3 +74,38 @@ def create_tables(dynamodb: Any, names: dict[str, str]) -> None:
         ttl = time_to_live(logical_id)
         if ttl:
             dynamodb.update_time_to_live(TableName=table_name, TimeToLiveSpecification=ttl)
+
+
+class UnresolvableError(ValueError):
+    """A template value names something a local run cannot provide."""
+
+
+def resolve(value: Any, lookup: dict[str, Any]) -> Any:
+    """`value` with its intrinsics (Ref, Fn::GetAtt, Fn::Sub) replaced through `lookup`.
+
+    `lookup` maps `Name` (a Ref) and `Name.Attribute` (a GetAtt) to values; pseudo parameters
+    such as `AWS::StackName` are looked up by their own name.
+    """
+    if isinstance(value, list):
+        return [resolve(item, lookup) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) == 1:
+        ((name, argument),) = value.items()
+        if name == "Ref":
+            return _look_up(lookup, argument)
+        if name == "Fn::GetAtt":
+            return _look_up(lookup, ".".join(argument) if isinstance(argument, list) else argument)
+        if name == "Fn::Sub":
+            if not isinstance(argument, str):
+                raise UnresolvableError(f"Fn::Sub with a variable map is not supported: {argument!r}")
+            return re.sub(r"\$\{([^}!][^}]*)\}", lambda match: str(_look_up(lookup, match.group(1))), argument)
+        if name.startswith("Fn::"):
+            raise UnresolvableError(f"{name} is not supported here")
+    return {key: resolve(item, lookup) for key, item in value.items()}
+
+
+def _look_up(lookup: dict[str, Any], name: str) -> Any:
+    if name not in lookup:
+        raise UnresolvableError(f"the template refers to {name}, which has no local value")
+    return lookup[name]

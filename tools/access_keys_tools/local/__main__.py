@@ -1,0 +1,95 @@
+"""`python -m access_keys_tools.local`: run the local stack in the foreground until Ctrl-C.
+
+Settings come from the environment, so that `make run PORT=3005` works:
+
+    PORT               the API's port on 127.0.0.1 (default 3000)
+    MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS (default 3001)
+    CLEANUP_INTERVAL   seconds between runs of the scheduled functions (default 300; deployed: daily)
+    FUNCTION_CONCURRENCY  most execution environments per function (default 8)
+    LOG_LEVEL          the functions' LogLevel parameter (default: template.yaml's)
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from types import FrameType
+
+from access_keys_tools.local import names
+
+EXIT_FAILED = 1
+
+
+def _settings() -> dict[str, int | float | str | None]:
+    interval = os.environ.get("CLEANUP_INTERVAL", "").strip() or "300"
+    concurrency = os.environ.get("FUNCTION_CONCURRENCY", "").strip() or "8"
+    try:
+        seconds = float(interval)
+    except ValueError:
+        seconds = 0
+    if seconds <= 0:
+        raise ValueError(f"CLEANUP_INTERVAL={interval!r} is not a positive number of seconds")
+    if not concurrency.isdigit() or int(concurrency) < 1:
+        raise ValueError(f"FUNCTION_CONCURRENCY={concurrency!r} is not a positive whole number")
+    return {
+        "port": names.port_from_environment("PORT", names.DEFAULT_PORT),
+        "aws_port": names.port_from_environment("MOTO_PORT", names.DEFAULT_AWS_PORT),
+        "cleanup_interval": seconds,
+        "concurrency": int(concurrency),
+        "log_level": os.environ.get("LOG_LEVEL", "").strip().upper() or None,
+    }
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's own request log
+    try:
+        settings = _settings()
+    except ValueError as error:
+        print(f"access-keys local: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+    from access_keys_tools.local.stack import LocalStack, PortInUse
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    started = time.perf_counter()
+    try:
+        stack = LocalStack(**settings)  # type: ignore[arg-type]
+    except PortInUse as error:
+        print(
+            f"access-keys local: {names.HOST}:{error.port} is already in use (another `make run`?). "
+            f"Stop what uses it, or pick another port: make run {error.variable}={error.port + 10}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    try:
+        stack.start()
+        print(stack.banner(time.perf_counter() - started), flush=True)
+        stack.warm_up()
+        stopping.wait()
+        print("\nStopping: the API, the triggers, the functions, then moto (its data goes with it).", flush=True)
+    finally:
+        stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:  # pragma: no cover - PortInUse covers the known ports
+            print(f"access-keys local: {error}", file=sys.stderr)
+            sys.exit(EXIT_FAILED)
+        raise

@@ -1,0 +1,306 @@
+"""API Gateway (HTTP API, payload format 2.0) in front of the local functions.
+
+Each request becomes the event API Gateway would send: header names lower-cased with their
+values as sent (repeated headers joined by commas), rawPath and rawQueryString as received,
+the body as text or base64, sourceIp and userAgent, and a fresh request id. The routes are the
+HttpApi events of template.yaml. A route that does not exist gets API Gateway's own 404, and a
+function that fails gets its 500, both with API Gateway's `{"message": ...}` bodies.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from access_keys_tools.local import names
+from access_keys_tools.local.functions import FunctionSpec, InvocationError
+
+log = logging.getLogger("access_keys_tools.local")
+
+# API Gateway's own limit on a request's payload.
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+# Content types API Gateway passes to the function as text; any other body arrives base64-encoded.
+_TEXT_TYPES = re.compile(
+    r"^(text/[^;]+|application/([\w.+-]*\+)?(json|xml)|application/(javascript|x-www-form-urlencoded))\s*(;.*)?$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # an HTTP method, or ANY
+    path: str  # as in template.yaml, e.g. /v1/access-keys/{SecretId}
+    function: FunctionSpec
+    pattern: re.Pattern[str]
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        found = self.pattern.fullmatch(path)
+        return None if found is None else {name: unquote(value) for name, value in found.groupdict().items()}
+
+
+def routes(functions: Mapping[str, FunctionSpec]) -> list[Route]:
+    """The HttpApi routes of template.yaml, most specific first, as API Gateway matches them."""
+    found = []
+    for spec in functions.values():
+        for event in spec.events.values():
+            if event["Type"] != "HttpApi":
+                continue
+            properties = event["Properties"]
+            if properties.get("PayloadFormatVersion", "2.0") != "2.0":
+                raise ValueError(f"{spec.logical_id}: only payload format 2.0 is served locally")
+            found.append(
+                Route(properties["Method"].upper(), properties["Path"], spec, _path_pattern(properties["Path"]))
+            )
+    # Literal paths win over parameters, and a greedy {name+} comes last.
+    return sorted(found, key=lambda route: (route.path.count("+}"), route.path.count("{"), route.method == "ANY"))
+
+
+def _path_pattern(path: str) -> re.Pattern[str]:
+    def segment(part: str) -> str:
+        parameter = re.fullmatch(r"\{(\w+)(\+?)\}", part)
+        if not parameter:
+            return re.escape(part)
+        name, greedy = parameter.groups()
+        return f"(?P<{name}>.+)" if greedy else f"(?P<{name}>[^/]+)"
+
+    return re.compile("/".join(segment(part) for part in path.split("/")))
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    method: str
+    target: str  # the request target as received: path and query
+    headers: list[tuple[str, str]]  # as received, in order, repeats included
+    body: bytes
+    source_ip: str
+    server_port: int
+
+
+def api_gateway_event(route: Route, path_parameters: dict[str, str], request: HttpRequest) -> dict[str, Any]:
+    """The payload format 2.0 event API Gateway sends the route's function for this request."""
+    raw_path, _, raw_query = request.target.partition("?")
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for received_name, value in request.headers:
+        name = received_name.lower()
+        if name == "cookie":
+            cookies.extend(part.strip() for part in value.split(";") if part.strip())
+            continue
+        headers[name] = f"{headers[name]},{value}" if name in headers else value
+    forwarded = headers.get("x-forwarded-for")
+    headers["x-forwarded-for"] = f"{forwarded}, {request.source_ip}" if forwarded else request.source_ip
+    headers["x-forwarded-port"] = str(request.server_port)
+    headers["x-forwarded-proto"] = "http"
+    host = headers.get("host", f"{names.HOST}:{request.server_port}")
+    domain = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route.key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    parameters = _query_parameters(raw_query)
+    if parameters:
+        event["queryStringParameters"] = parameters
+    event["requestContext"] = {
+        "accountId": names.ACCOUNT_ID,
+        "apiId": "local",
+        "domainName": domain,
+        "domainPrefix": domain.split(".", 1)[0],
+        "http": {
+            "method": request.method,
+            "path": raw_path,
+            "protocol": "HTTP/1.1",
+            "sourceIp": request.source_ip,
+            "userAgent": headers.get("user-agent", ""),
+        },
+        "requestId": str(uuid.uuid4()),
+        "routeKey": route.key,
+        "stage": "$default",
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "timeEpoch": int(now * 1000),
+    }
+    if request.body:
+        text = _as_text(request.body, headers.get("content-type", ""))
+        event["body"] = text if text is not None else base64.b64encode(request.body).decode("ascii")
+        event["isBase64Encoded"] = text is None
+    else:
+        event["isBase64Encoded"] = False
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    return event
+
+
+def _query_parameters(raw_query: str) -> dict[str, str]:
+    parameters: dict[str, str] = {}
+    for part in raw_query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        name, value = unquote(name.replace("+", " ")), unquote(value.replace("+", " "))
+        parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
+    return parameters
+
+
+def _as_text(body: bytes, content_type: str) -> str | None:
+    if not _TEXT_TYPES.match(content_type.strip()):
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def http_response(result: Any, request_id: str) -> HttpResponse:
+    """What API Gateway sends the client for a function's payload 2.0 result."""
+    if not isinstance(result, dict) or "statusCode" not in result:
+        # Format 2.0 treats any other valid JSON as a 200 response body.
+        return _json_response(200, result, request_id)
+    headers = [(str(name), str(value)) for name, value in (result.get("headers") or {}).items()]
+    headers.extend(("Set-Cookie", cookie) for cookie in result.get("cookies") or [])
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode("utf-8")
+    headers.append(("apigw-requestid", request_id))
+    return HttpResponse(int(result["statusCode"]), headers, raw)
+
+
+def gateway_error(status: int, message: str, request_id: str) -> HttpResponse:
+    """API Gateway's own answer, which carries no RequestId in its body."""
+    return _json_response(status, {"message": message}, request_id)
+
+
+def _json_response(status: int, document: Any, request_id: str) -> HttpResponse:
+    return HttpResponse(
+        status,
+        [("Content-Type", "application/json"), ("apigw-requestid", request_id)],
+        json.dumps(document).encode("utf-8"),
+    )
+
+
+class Gateway:
+    """Routes a request to its function and turns the result into the response."""
+
+    def __init__(self, routes: list[Route], invoke: Callable[[FunctionSpec, dict[str, Any], str], Any]) -> None:
+        self._routes = routes
+        self._invoke = invoke
+
+    def handle(self, request: HttpRequest) -> tuple[HttpResponse, str]:
+        """The response, and the name of the function that made it ('-' when none did)."""
+        path = urlsplit(request.target).path if request.target.startswith("http") else request.target
+        path = path.partition("?")[0]
+        for route in self._routes:
+            parameters = route.match(request.method, path)
+            if parameters is not None:
+                break
+        else:
+            return gateway_error(404, "Not Found", str(uuid.uuid4())), "-"
+        if len(request.body) > MAX_PAYLOAD_BYTES:
+            return gateway_error(413, "Request Entity Too Large", str(uuid.uuid4())), "-"
+        event = api_gateway_event(route, parameters, request)
+        request_id = event["requestContext"]["requestId"]
+        try:
+            result = self._invoke(route.function, event, request_id)
+        except InvocationError as error:
+            log.error("%s failed: %s", route.function.logical_id, error)
+            return gateway_error(500, "Internal Server Error", request_id), route.function.short_name
+        return http_response(result, request_id), route.function.short_name
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway allows
+    server_version = "access-keys-local"
+    server: GatewayServer
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        body = self._read_body()
+        if body is None:
+            return
+        client = self.client_address[0]
+        request = HttpRequest(
+            method=self.command,
+            target=self.path,
+            headers=list(self.headers.items()),
+            body=body,
+            source_ip=client,
+            server_port=self.server.server_port,
+        )
+        response, function = self.server.gateway.handle(request)
+        self._send(response)
+        elapsed = (time.perf_counter() - started) * 1000
+        path = self.path.partition("?")[0]
+        log.info("%s %s -> %d %s %.0f ms", self.command, path, response.status, function, elapsed)
+
+    def _read_body(self) -> bytes | None:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline().strip():
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = self.headers.get("Content-Length", "0").strip() or "0"
+        if not length.isdigit():
+            self._send(gateway_error(400, "Bad Request", str(uuid.uuid4())))
+            self.close_connection = True
+            return None
+        if int(length) > MAX_PAYLOAD_BYTES:
+            self._send(gateway_error(413, "Request Entity Too Large", str(uuid.uuid4())))
+            self.close_connection = True
+            return None
+        return self.rfile.read(int(length))
+
+    def _send(self, response: HttpResponse) -> None:
+        self.send_response_only(response.status)
+        for name, value in response.headers:
+            if name.lower() not in ("content-length", "connection", "date"):
+                self.send_header(name, value)
+        self.send_header("Date", formatdate(usegmt=True))
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # _serve logs one line per request, without the query string
+
+
+class GatewayServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int, gateway: Gateway) -> None:
+        self.gateway = gateway
+        super().__init__((names.HOST, port), _RequestHandler)

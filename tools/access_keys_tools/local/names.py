@@ -1,0 +1,77 @@
+"""What the local stack is called and where it listens, shared by the runner and the CLI.
+
+Everything a client of the local stack needs is fixed here, so that `access-keys admin
+create-key --local` finds the stack the runner started without any other setting.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from access_keys_tools.template import load_template, resolve
+
+STACK_NAME = "access-keys-local"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's account
+HOST = "127.0.0.1"
+DEFAULT_PORT = 3000
+DEFAULT_AWS_PORT = 3001
+# moto accepts any credentials; these only keep botocore from looking for real ones.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+def api_url(port: int = DEFAULT_PORT) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def aws_url(port: int = DEFAULT_AWS_PORT) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def table_name(logical_id: str) -> str:
+    return f"{STACK_NAME}-{logical_id}"
+
+
+def pseudo_parameters() -> dict[str, Any]:
+    return {
+        "AWS::StackName": STACK_NAME,
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT_ID,
+        "AWS::Partition": "aws",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
+
+
+def kms_alias() -> str:
+    """The secrets key's alias, as template.yaml names it for this stack."""
+    aliases = [
+        resource["Properties"]["AliasName"]
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::KMS::Alias"
+    ]
+    if len(aliases) != 1:
+        raise ValueError(f"template.yaml should define one KMS alias, not {len(aliases)}")
+    return resolve(aliases[0], pseudo_parameters())
+
+
+def service_environment(aws_endpoint: str) -> dict[str, str]:
+    """The variables that point the service's own code (as the admin command runs it) at the stack."""
+    return {
+        **CREDENTIALS,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ENDPOINT_URL": aws_endpoint,
+        "KEYS_TABLE_NAME": table_name("KeysTable"),
+        "RECORDS_TABLE_NAME": table_name("AccessRecordsTable"),
+        "SECRETS_KMS_KEY_ID": kms_alias(),
+    }
+
+
+def port_from_environment(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise ValueError(f"{name}={raw!r} is not a TCP port (1-65535)")
+    return int(raw)

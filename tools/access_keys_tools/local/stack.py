@@ -1,0 +1,152 @@
+"""The local stack's parts, started and stopped in order."""
+
+from __future__ import annotations
+
+import errno
+import logging
+import threading
+from typing import Any
+
+import boto3
+
+from access_keys_tools.local import names
+from access_keys_tools.local.backend import MotoServer, create_resources
+from access_keys_tools.local.functions import FunctionPool, FunctionSpec, function_specs, worker_environment
+from access_keys_tools.local.gateway import Gateway, GatewayServer, routes
+from access_keys_tools.local.triggers import ScheduleTrigger, StreamTrigger
+from access_keys_tools.streams import StreamReader
+from access_keys_tools.template import resolve
+
+log = logging.getLogger("access_keys_tools.local")
+
+FIRST_UIN = "100000000001"
+
+
+class PortInUse(Exception):
+    def __init__(self, port: int, variable: str) -> None:
+        super().__init__(f"port {port} is in use")
+        self.port = port
+        self.variable = variable
+
+
+def _bind(port: int, variable: str, bind: Any) -> Any:
+    try:
+        return bind()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUse(port, variable) from None
+        raise
+
+
+class LocalStack:
+    """moto, the template's resources, its functions behind the gateway, and its triggers."""
+
+    def __init__(
+        self,
+        *,
+        port: int = names.DEFAULT_PORT,
+        aws_port: int = names.DEFAULT_AWS_PORT,
+        cleanup_interval: float = 300,
+        concurrency: int = 8,
+        log_level: str | None = None,
+    ) -> None:
+        # Both ports are taken before anything starts, so a clash leaves nothing behind.
+        self.moto = _bind(aws_port, "MOTO_PORT", lambda: MotoServer(aws_port))
+        self._gateway_port = port
+        self._cleanup_interval = cleanup_interval
+        self._concurrency = concurrency
+        self._log_level = log_level
+        try:
+            self.server = _bind(port, "PORT", lambda: GatewayServer(port, Gateway([], self._invoke)))
+        except PortInUse:
+            self.moto.stop()
+            raise
+        self.pools: dict[str, FunctionPool] = {}
+        self.specs: dict[str, FunctionSpec] = {}
+        self.triggers: list[StreamTrigger | ScheduleTrigger] = []
+        self._server_thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return names.api_url(self._gateway_port)
+
+    def start(self) -> None:
+        self.moto.start()
+        resources = create_resources(self.moto.url)
+        values = dict(resources.values)
+        if self._log_level:
+            values["LogLevel"] = self._log_level
+        self.specs = function_specs(values)
+        for logical_id, spec in self.specs.items():
+            self.pools[logical_id] = FunctionPool(spec, worker_environment(spec, self.moto.url), self._concurrency)
+
+        self.server.gateway = Gateway(routes(self.specs), self._invoke)
+        self._server_thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+        self._server_thread.start()
+
+        streams = boto3.client(
+            "dynamodbstreams",
+            endpoint_url=self.moto.url,
+            region_name=names.REGION,
+            aws_access_key_id=names.CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=names.CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        stream_arns = {resources.values[f"{table}.StreamArn"]: table for table in resources.stream_arns}
+        for logical_id, spec in self.specs.items():
+            for name, event in spec.events.items():
+                if event["Type"] == "DynamoDB":
+                    stream_arn = event["Properties"]["Stream"]
+                    arn = stream_arn if isinstance(stream_arn, str) else resolve(stream_arn, resources.values)
+                    if arn not in stream_arns:
+                        raise ValueError(f"{logical_id}: no local stream for {stream_arn!r}")
+                    reader = StreamReader(streams, arn)
+                    self.triggers.append(StreamTrigger(self.pools[logical_id], event, reader))
+                elif event["Type"] in ("Schedule", "ScheduleV2"):
+                    self.triggers.append(ScheduleTrigger(self.pools[logical_id], name, self._cleanup_interval))
+        for trigger in self.triggers:
+            trigger.start()
+
+    def _invoke(self, spec: FunctionSpec, event: dict[str, Any], request_id: str) -> Any:
+        return self.pools[spec.logical_id].invoke(event, request_id)
+
+    def warm_up(self) -> None:
+        """Start one environment per function in the background, so first requests are not cold."""
+
+        def warm() -> None:
+            for pool in self.pools.values():
+                try:
+                    pool.warm()
+                except Exception as error:  # the first request reports it again
+                    log.warning("%s did not start: %s", pool.spec.logical_id, error)
+
+        threading.Thread(target=warm, name="warm-up", daemon=True).start()
+
+    def banner(self, seconds: float) -> str:
+        admin = ".venv/bin/access-keys admin create-key --local"
+        if self.moto.url != names.aws_url():
+            admin += f" {self.moto.url}"
+        admin += f" --uin {FIRST_UIN} --save-profile default"
+        lines = [
+            f"access-keys local stack is up ({seconds:.1f} s). Ctrl-C stops it.",
+            f"  API       {self.url}   routes and handlers of template.yaml, one worker process per environment",
+            f"  AWS       {self.moto.url}   moto: DynamoDB, DynamoDB Streams, KMS",
+            "  Data      in memory only: every key and record is gone when this stops",
+            f"  Triggers  last access from the records stream (about 1 s); cleanup every {self._cleanup_interval:g} s",
+            "",
+            "Create the first key, in another terminal in this folder:",
+            f"  {admin}",
+        ]
+        if self.url != names.api_url():
+            lines.append(f"  export ACCESS_KEYS_ENDPOINT={self.url}")
+        lines.append("Then:  .venv/bin/access-keys list")
+        return "\n".join(lines)
+
+    def stop(self) -> None:
+        if self._server_thread is not None:
+            self.server.shutdown()
+        self.server.server_close()
+        for trigger in self.triggers:
+            trigger.stop()
+        for pool in self.pools.values():
+            pool.close()
+        self.moto.stop()

@@ -1,0 +1,91 @@
+"""One Lambda execution environment of the local stack (see functions.py); not run by hand.
+
+Protocol: one JSON invocation per line on stdin, one JSON reply per line on the original
+stdout. Everything the function prints (its logs, its metrics) goes to stderr instead, which
+the runner shows tagged with the function's name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import importlib
+import json
+import os
+import signal
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    function_version: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    log_group_name: str
+    log_stream_name: str
+    deadline: float
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.time()) * 1000))
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to end this process when the runner ends, however it ends (even SIGKILL)."""
+    parent = os.getppid()
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the runner's shutdown closes our stdin
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the runner ended before prctl took effect
+        sys.exit(0)
+
+
+def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
+    _die_with_parent()
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # the function's prints and logs go to stderr
+
+    def reply(message: dict[str, Any]) -> None:
+        replies.write(json.dumps(message) + "\n")
+        replies.flush()
+
+    started = time.perf_counter()
+    try:
+        module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
+        handler = getattr(importlib.import_module(module_name), attribute)
+    except Exception as error:  # an init error is reported, as Lambda does
+        traceback.print_exc()
+        reply({"error": f"{type(error).__name__}: {error}"})
+        return
+    reply({"ready": round((time.perf_counter() - started) * 1000, 1)})
+
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    for line in sys.stdin:
+        invocation = json.loads(line)
+        context = LambdaContext(
+            function_name=function_name,
+            function_version="$LATEST",
+            invoked_function_arn=f"arn:aws:lambda:{os.environ['AWS_REGION']}:123456789012:function:{function_name}",
+            memory_limit_in_mb=int(os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]),
+            aws_request_id=invocation["requestId"],
+            log_group_name=os.environ["AWS_LAMBDA_LOG_GROUP_NAME"],
+            log_stream_name=os.environ["AWS_LAMBDA_LOG_STREAM_NAME"],
+            deadline=invocation["deadline"],
+        )
+        try:
+            result = handler(invocation["event"], context)
+            reply({"result": json.loads(json.dumps(result))})
+        except Exception as error:  # a function error is reported, as Lambda does
+            traceback.print_exc()
+            reply({"error": f"{type(error).__name__}: {error}"})
+
+
+if __name__ == "__main__":
+    main()
