@@ -250,7 +250,10 @@ def _delete(arguments: argparse.Namespace) -> int:
     if not arguments.yes:
         if not sys.stdin.isatty():
             raise UsageError("delete is final: add --yes to confirm it (there is no terminal to ask on)")
-        answer = input(f"Delete {arguments.secret_id}? This is final and cannot be undone. [y/N] ")
+        # The question goes to stderr, like the other messages, so stdout holds only the result.
+        print(f"Delete {arguments.secret_id}? This is final and cannot be undone. [y/N] ", end="", file=sys.stderr)
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
         if answer.strip().lower() not in ("y", "yes"):
             print("Not deleted.", file=sys.stderr)
             return EXIT_FAILED

@@ -5,7 +5,7 @@ Settings come from the environment, so that `make run PORT=3005` works:
     PORT               the API's port on 127.0.0.1 (default 3000)
     MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS (default 3001)
     CLEANUP_INTERVAL   seconds between runs of the scheduled functions (default 300; deployed: daily)
-    FUNCTION_CONCURRENCY  most execution environments per function (default 8)
+    FUNCTION_CONCURRENCY  most execution environments per function (default 4)
     LOG_LEVEL          the functions' LogLevel parameter (default: template.yaml's)
 """
 
@@ -27,7 +27,7 @@ EXIT_FAILED = 1
 
 def _settings() -> dict[str, int | float | str | None]:
     interval = os.environ.get("CLEANUP_INTERVAL", "").strip() or "300"
-    concurrency = os.environ.get("FUNCTION_CONCURRENCY", "").strip() or "8"
+    concurrency = os.environ.get("FUNCTION_CONCURRENCY", "").strip() or "4"
     try:
         seconds = float(interval)
     except ValueError:

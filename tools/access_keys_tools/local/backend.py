@@ -8,6 +8,7 @@ gives DynamoDB's guarantees here at the cost of parallelism that one Python proc
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ class MotoServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
         application = _OneAtATime(DomainDispatcherApplication(create_backend_app))
-        # Raises OSError (EADDRINUSE) here, before anything else starts, when the port is taken.
+        _check_port_free(port)  # werkzeug would print its own message and exit instead of raising
         self._server: BaseWSGIServer = make_server(
             names.HOST, port, application, threaded=True, request_handler=MotoRequestHandler
         )
@@ -58,6 +59,13 @@ class MotoServer:
             self._server.shutdown()
             self._thread.join()
         self._server.server_close()
+
+
+def _check_port_free(port: int) -> None:
+    """Raise OSError (EADDRINUSE) when something listens on the port."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((names.HOST, port))
 
 
 @dataclass(frozen=True)

@@ -159,11 +159,17 @@ class Worker:
 
     def stop(self) -> None:
         """Close its input, which ends its loop; kill it if it lingers."""
+        self.close_input()
+        self.wait()
+
+    def close_input(self) -> None:
         if self._process.stdin and not self._process.stdin.closed:
             with contextlib.suppress(OSError):  # it may be gone already
                 self._process.stdin.close()
+
+    def wait(self, timeout: float = 2.0) -> None:
         try:
-            self._process.wait(timeout=2)
+            self._process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
 
@@ -242,8 +248,9 @@ class FunctionPool:
         if not keep:
             worker.stop()  # a failed worker was killed already; stop() then only reaps it
 
-    def close(self) -> None:
-        """Stop every environment: idle ones end their loop, busy ones are killed mid-invocation."""
+    def close(self) -> list[Worker]:
+        """Stop every environment: idle ones are told to end, busy ones are killed mid-invocation.
+        Returns the workers to `wait()` for, so that several pools can end side by side."""
         with self._condition:
             self._closed = True
             idle, self._idle = self._idle, []
@@ -251,9 +258,10 @@ class FunctionPool:
             self._all.clear()
             self._condition.notify_all()
         for worker in idle:
-            worker.stop()
+            worker.close_input()
         for worker in busy:
             worker.kill()
+        return idle
 
 
 def worker_environment(spec: FunctionSpec, aws_endpoint: str) -> dict[str, str]:

@@ -47,7 +47,7 @@ class LocalStack:
         port: int = names.DEFAULT_PORT,
         aws_port: int = names.DEFAULT_AWS_PORT,
         cleanup_interval: float = 300,
-        concurrency: int = 8,
+        concurrency: int = 4,
         log_level: str | None = None,
     ) -> None:
         # Both ports are taken before anything starts, so a clash leaves nothing behind.
@@ -147,6 +147,7 @@ class LocalStack:
         self.server.server_close()
         for trigger in self.triggers:
             trigger.stop()
-        for pool in self.pools.values():
-            pool.close()
+        ending = [worker for pool in self.pools.values() for worker in pool.close()]
+        for worker in ending:
+            worker.wait()
         self.moto.stop()

@@ -1,0 +1,71 @@
+"""The local stack (`python -m access_keys_tools.local`) started once for this folder's tests.
+
+It runs on free ports, with a one-second cleanup schedule so that scheduled work is observable.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+import pytest
+from stack_process import StackProcess, free_port, stack_environment
+
+from access_keys_tools.client import AccessKeysClient
+from access_keys_tools.local import names
+from access_keys_tools.template import PROJECT_ROOT
+
+ACCESS_KEYS = str(Path(sys.executable).with_name("access-keys"))
+
+
+@dataclass
+class LocalStack:
+    url: str
+    aws_url: str
+    process: StackProcess
+
+    def aws(self, service: str) -> object:
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_url,
+            region_name=names.REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # moto's, not a secret
+        )
+
+    def bootstrap(self, uin: str, description: str = "") -> AccessKeysClient:
+        """An account's first key, made as the banner says: `access-keys admin create-key --local`."""
+        output = subprocess.run(  # noqa: S603 - the project's own command
+            [ACCESS_KEYS, "admin", "create-key", "--local", self.aws_url, "--uin", uin, "--description", description],
+            env=stack_environment(),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        key = json.loads(output)["AccessKey"]
+        return AccessKeysClient(key["SecretId"], key["SecretKey"], self.url)
+
+    def records_table(self) -> str:
+        return names.table_name("AccessRecordsTable")
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    port, aws_port = free_port(), free_port()
+    process = StackProcess(
+        [sys.executable, "-m", "access_keys_tools.local"],
+        env=stack_environment(PORT=str(port), MOTO_PORT=str(aws_port), CLEANUP_INTERVAL="1"),
+        log_path=tmp_path_factory.mktemp("local-stack") / "stack.log",
+        timeout=60,
+    )
+    try:
+        yield LocalStack(names.api_url(port), names.aws_url(aws_port), process)
+    finally:
+        process.kill()

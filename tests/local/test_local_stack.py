@@ -1,0 +1,200 @@
+"""The local stack over real HTTP: template.yaml's routes, handlers, stream and schedule."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import LocalStack
+from stack_process import StackProcess, stack_environment
+
+from access_keys_tools.client import AccessKeysClient, ApiError
+from access_keys_tools.template import resources_of_type
+
+LAST_ACCESS_WITHIN_SECONDS = 2.0
+
+
+def unique_uin() -> str:
+    return f"local-{uuid.uuid4().hex[:12]}"
+
+
+def raw_request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - loopback test URL
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def test_every_route_of_the_template_answers_through_its_function(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "first")
+
+    created = owner.create_access_key("second")["AccessKey"]
+    second = created["SecretId"]
+    listed = owner.list_access_keys()
+    fetched = owner.get_access_key(second)["AccessKey"]
+    disabled = owner.update_access_key(second, "Inactive")["AccessKey"]
+    records = owner.list_access_records(owner.secret_id)["AccessRecords"]
+    deleted = owner.delete_access_key(second)
+
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", created["SecretKey"])
+    assert [key["Description"] for key in listed["AccessKeys"]] == ["first", "second"]
+    assert "SecretKey" not in fetched
+    assert disabled["Status"] == "Inactive"
+    assert [record["Action"] for record in records] == [
+        "UpdateAccessKey",
+        "GetAccessKey",
+        "ListAccessKeys",
+        "CreateAccessKey",
+    ]
+    assert set(deleted) == {"RequestId"}
+    routes = {
+        (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+        for function in resources_of_type("AWS::Serverless::Function").values()
+        for event in function["Properties"].get("Events", {}).values()
+        if event["Type"] == "HttpApi"
+    }
+    assert len(routes) == 6  # the six calls above, one per route
+
+
+def test_a_route_that_does_not_exist_gets_api_gateways_404(local_stack: LocalStack) -> None:
+    for method, path in (("GET", "/"), ("GET", "/v1/access-keys/"), ("PUT", "/v1/access-keys"), ("GET", "/v2/x")):
+        status, headers, body = raw_request(local_stack.url + path, method)
+
+        assert (status, json.loads(body)) == (404, {"message": "Not Found"}), (method, path)
+        assert "apigw-requestid" in {name.lower() for name in headers}
+
+
+def test_an_unsigned_request_reaches_the_handler_and_gets_the_apis_error(local_stack: LocalStack) -> None:
+    status, headers, body = raw_request(local_stack.url + "/v1/access-keys")
+
+    document = json.loads(body)
+    assert status == 401
+    assert document["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
+    assert headers["X-Request-Id"] == document["RequestId"] == headers["apigw-requestid"]
+
+
+def test_a_disable_refuses_the_very_next_request_over_http(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin())
+    key = owner.create_access_key()["AccessKey"]
+    second = AccessKeysClient(key["SecretId"], key["SecretKey"], local_stack.url)
+    second.list_access_keys()
+
+    owner.update_access_key(second.secret_id, "Inactive")
+    with pytest.raises(ApiError) as refused:
+        second.list_access_keys()
+
+    assert (refused.value.status, refused.value.code) == (401, "AuthFailure.SecretIdNotFound")
+
+
+def test_concurrent_creates_over_http_keep_the_quota_of_two(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin())
+
+    def create(_: int) -> str:
+        try:
+            owner.create_access_key()
+        except ApiError as error:
+            return error.code
+        return "created"
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        outcomes = list(pool.map(create, range(10)))
+
+    assert sorted(outcomes) == ["OperationDenied.AccessKeyOverLimit"] * 9 + ["created"]
+    assert owner.list_access_keys()["TotalCount"] == 2
+
+
+def test_eight_concurrent_clients_are_all_served(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin())
+    errors: list[BaseException] = []
+
+    def client_loop() -> None:
+        try:
+            for _ in range(10):
+                assert owner.get_access_key(owner.secret_id)["AccessKey"]["Status"] == "Active"
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=client_loop) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    records = owner.list_access_records(owner.secret_id)["AccessRecords"]
+    assert len(records) == 20  # the latest 20 of the 80 reads
+
+
+def test_last_access_follows_the_stream_within_two_seconds(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin())
+    owner.list_access_keys()
+    newest = owner.list_access_records(owner.secret_id)["AccessRecords"][0]["AccessTime"]
+    # The ListAccessRecords call above is itself recorded: wait for the newest record of all.
+    called = time.monotonic()
+
+    last_access = None
+    while time.monotonic() - called < 10:
+        records = owner.list_access_records(owner.secret_id)["AccessRecords"]
+        key = next(key for key in owner.list_access_keys()["AccessKeys"] if key["SecretId"] == owner.secret_id)
+        last_access = key["LastAccessTime"]
+        if last_access is not None and last_access >= newest:
+            break
+        time.sleep(0.1)
+    elapsed = time.monotonic() - called
+
+    assert last_access is not None
+    assert last_access >= newest
+    assert records[0]["AccessTime"] >= last_access
+    print(f"last access visible {elapsed:.2f} s after the call")
+    assert elapsed < LAST_ACCESS_WITHIN_SECONDS
+
+
+def test_the_scheduled_cleanup_removes_a_deleted_keys_records(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin())
+    key = owner.create_access_key()["AccessKey"]
+    doomed = AccessKeysClient(key["SecretId"], key["SecretKey"], local_stack.url)
+    doomed.list_access_keys()
+    doomed.list_access_keys()
+    owner.update_access_key(doomed.secret_id, "Inactive")
+    dynamodb = local_stack.aws("dynamodb")
+
+    def records_of_doomed() -> int:
+        items = dynamodb.scan(TableName=local_stack.records_table())["Items"]  # type: ignore[attr-defined]
+        return sum(1 for item in items if item["SecretId"]["S"] == doomed.secret_id)
+
+    assert records_of_doomed() == 2
+    owner.delete_access_key(doomed.secret_id)
+    deadline = time.monotonic() + 20  # CLEANUP_INTERVAL=1 in this folder's stack
+    while records_of_doomed() and time.monotonic() < deadline:
+        time.sleep(0.25)
+
+    assert records_of_doomed() == 0
+    assert owner.get_access_key(owner.secret_id)["AccessKey"]["Status"] == "Active"
+
+
+def test_a_second_stack_on_a_port_in_use_says_so_in_one_line(local_stack: LocalStack, tmp_path) -> None:
+    port = local_stack.url.rsplit(":", 1)[1]
+    aws_port = local_stack.aws_url.rsplit(":", 1)[1]
+
+    with pytest.raises(AssertionError, match="exited before its banner"):
+        StackProcess(
+            [sys.executable, "-m", "access_keys_tools.local"],
+            env=stack_environment(PORT=port, MOTO_PORT=str(int(aws_port))),
+            log_path=tmp_path / "second.log",
+            timeout=60,
+        )
+    message = (tmp_path / "second.log").read_text().strip()
+
+    assert message.count("\n") == 0
+    assert f"127.0.0.1:{aws_port} is already in use" in message
+    assert "MOTO_PORT=" in message
