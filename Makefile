@@ -19,8 +19,9 @@ help:
 	@echo "make lock     re-resolve requirements-dev.in into requirements-dev.txt"
 	@echo "make clean    remove .venv and .aws-sam"
 
+# $(error) makes the missing-Python message the one line make prints.
 $(BIN)/python:
-	@test -n "$(PYTHON313)" || { echo "Python 3.13 was not found. Install it (pyenv install 3.13, or your OS package) or run: make PYTHON313=/path/to/python3.13 $(MAKECMDGOALS)" >&2; exit 1; }
+	$(if $(PYTHON313),,$(error Python 3.13 was not found. Install it (pyenv install 3.13, or your OS package) or run: make PYTHON313=/path/to/python3.13 $(MAKECMDGOALS)))
 	$(PYTHON313) -m venv $(VENV)
 
 # What `make run` needs (requirements-run.in), at the versions locked in requirements-dev.txt.

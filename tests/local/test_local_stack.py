@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -13,11 +14,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import LocalStack
-from stack_process import StackProcess, stack_environment
+from conftest import ACCESS_KEYS, LocalStack
+from stack_process import StackProcess, free_port, stack_environment
 
 from access_keys_tools.client import AccessKeysClient, ApiError
-from access_keys_tools.template import resources_of_type
+from access_keys_tools.template import PROJECT_ROOT, resources_of_type
 
 LAST_ACCESS_WITHIN_SECONDS = 2.0
 
@@ -198,3 +199,40 @@ def test_a_second_stack_on_a_port_in_use_says_so_in_one_line(local_stack: LocalS
     assert message.count("\n") == 0
     assert f"127.0.0.1:{aws_port} is already in use" in message
     assert "MOTO_PORT=" in message
+
+
+def test_make_run_without_python_313_says_what_to_do_in_one_line(tmp_path) -> None:
+    result = subprocess.run(  # noqa: S603 - the README's own command
+        ["make", "-s", "run", f"VENV={tmp_path / 'venv'}", "PYTHON313="],  # noqa: S607 - make from PATH
+        cwd=PROJECT_ROOT,
+        env=stack_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "Python 3.13 was not found" in result.stderr
+    assert "make PYTHON313=/path/to/python3.13 run" in result.stderr
+    assert not (tmp_path / "venv").exists()
+
+
+def test_admin_create_key_local_without_a_stack_says_to_start_it() -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+
+    result = subprocess.run(  # noqa: S603 - the project's own command
+        [ACCESS_KEYS, "admin", "create-key", "--local", nowhere, "--uin", "100000000001"],
+        cwd=PROJECT_ROOT,
+        env=stack_environment(AWS_MAX_ATTEMPTS="1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip() == f"access-keys: no local stack answers at {nowhere}: start it with `make run`"

@@ -305,6 +305,15 @@ class _StandardError:
         sys.stderr.flush()
 
 
+def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _admin_create_key(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
     if arguments.local is not None:
         from access_keys_tools.local.names import service_environment
@@ -335,8 +344,7 @@ def _admin_create_key(parser: argparse.ArgumentParser, arguments: argparse.Names
         print(f"access-keys: {error.code}: {error.message}", file=sys.stderr)
         return EXIT_FAILED
     except (BotoCoreError, ClientError, PynamoDBException) as error:
-        cause = error.__cause__ or error.__context__
-        if arguments.local is not None and isinstance(cause or error, EndpointConnectionError):
+        if arguments.local is not None and _caused_by(error, EndpointConnectionError):
             print(
                 f"access-keys: no local stack answers at {arguments.local}: start it with `make run`", file=sys.stderr
             )
