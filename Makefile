@@ -25,15 +25,17 @@ $(BIN)/python:
 	$(PYTHON313) -m venv $(VENV)
 
 # What `make run` needs (requirements-run.in), at the versions locked in requirements-dev.txt.
+# --no-compile: modules are compiled when first imported (and cached then), rather than all of
+# botocore and moto up front, which doubles the time of a first install.
 $(BIN)/.run-installed: $(BIN)/python requirements-run.in requirements-dev.txt layers/core/requirements.txt pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
 	  -c requirements-dev.txt -r layers/core/requirements.txt -r requirements-run.in
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --editable .
 	@touch $@
 
 # Everything the tests and tools need.
 $(BIN)/.installed: $(BIN)/.run-installed
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	@touch $@
 
 run: $(BIN)/.run-installed

@@ -273,7 +273,6 @@ def worker_environment(spec: FunctionSpec, aws_endpoint: str) -> dict[str, str]:
         "TZ": "UTC",
         "PYTHONPATH": os.pathsep.join(python_path),
         "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
         **names.CREDENTIALS,
         "AWS_REGION": names.REGION,
         "AWS_DEFAULT_REGION": names.REGION,
