@@ -31,6 +31,7 @@ def main() -> int:
     arguments = parser.parse_args()
 
     os.environ.update(names.service_environment(arguments.aws))
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # its own bootstrap is not news
     from access_keys import keys
     from access_keys_tools.client import AccessKeysClient, ApiError
 

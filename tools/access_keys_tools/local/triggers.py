@@ -29,8 +29,11 @@ POLL_SECONDS = 0.25  # DynamoDB Streams event sources poll each shard about four
 class StreamTrigger:
     """Feeds a table's stream to one function, from a thread of its own."""
 
-    def __init__(self, pool: FunctionPool, event: dict[str, Any], reader: StreamReader) -> None:
+    def __init__(
+        self, pool: FunctionPool, event: dict[str, Any], reader: StreamReader, *, backoff_seconds: float = 0.1
+    ) -> None:
         self._pool = pool
+        self._backoff = backoff_seconds
         properties = event["Properties"]
         self._patterns = filter_patterns(pool.spec.logical_id)
         self._batch_size = int(properties.get("BatchSize", 100))
@@ -97,7 +100,7 @@ class StreamTrigger:
                     self._max_retries,
                 )
                 return
-            self._stopping.wait(min(0.1 * 2**attempts, 2.0))
+            self._stopping.wait(min(self._backoff * 2**attempts, 2.0))
 
     def _first_failed(self, batch: list[dict[str, Any]], response: Any) -> int | None:
         """Where a retry starts: None when the batch succeeded, 0 when it must be retried whole."""
