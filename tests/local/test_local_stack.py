@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
+import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +19,7 @@ import pytest
 from conftest import ACCESS_KEYS, LocalStack
 from stack_process import StackProcess, free_port, stack_environment
 
+from access_keys import signing
 from access_keys_tools.client import AccessKeysClient, ApiError
 from access_keys_tools.template import PROJECT_ROOT, resources_of_type
 
@@ -236,3 +239,43 @@ def test_admin_create_key_local_without_a_stack_says_to_start_it() -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     assert result.stderr.strip() == f"access-keys: no local stack answers at {nowhere}: start it with `make run`"
+
+
+def test_a_chunked_body_reaches_the_function_whole_and_a_broken_one_gets_400(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin())
+    body = json.dumps({"Description": "sent in chunks"}).encode()
+    host = local_stack.url.removeprefix("http://")
+    timestamp = int(time.time())
+    headers = {"content-type": "application/json", "host": host}
+    authorization = signing.sign(
+        secret_id=owner.secret_id,
+        secret_key=owner._secret_key,
+        method="POST",
+        path="/v1/access-keys",
+        headers=headers,
+        body=body,
+        timestamp=timestamp,
+    )
+    connection = http.client.HTTPConnection(host, timeout=10)
+    connection.request(
+        "POST",
+        "/v1/access-keys",
+        body=iter([body[:7], body[7:]]),
+        headers={**headers, "Authorization": authorization, "X-TC-Timestamp": str(timestamp)},
+        encode_chunked=True,
+    )
+    created = connection.getresponse()
+    document = json.loads(created.read())
+    connection.close()
+
+    with socket.create_connection(("127.0.0.1", int(host.rsplit(":", 1)[1])), timeout=10) as raw:
+        raw.sendall(b"POST /v1/access-keys HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        received = b""
+        while chunk := raw.recv(4096):  # the gateway closes the connection after a 400
+            received += chunk
+        broken = received.decode()
+
+    assert created.status == 201
+    assert document["AccessKey"]["Description"] == "sent in chunks"
+    assert broken.startswith("HTTP/1.1 400 ")
+    assert broken.endswith('{"message": "Bad Request"}')

@@ -260,15 +260,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes | None:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            chunks = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline().strip():
-                        pass  # trailers
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+            try:
+                return self._read_chunks()
+            except ValueError:
+                self._send(gateway_error(400, "Bad Request", str(uuid.uuid4())))
+                self.close_connection = True
+                return None
         length = self.headers.get("Content-Length", "0").strip() or "0"
         if not length.isdigit():
             self._send(gateway_error(400, "Bad Request", str(uuid.uuid4())))
@@ -279,6 +276,21 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return None
         return self.rfile.read(int(length))
+
+    def _read_chunks(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            size = int(self.rfile.readline(64).split(b";", 1)[0].strip(), 16)
+            total += size
+            if total > MAX_PAYLOAD_BYTES:
+                raise ValueError("payload too large")
+            if size == 0:
+                while self.rfile.readline(8192).strip():
+                    pass  # trailers
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(2)
 
     def _send(self, response: HttpResponse) -> None:
         self.send_response_only(response.status)
