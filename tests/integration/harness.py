@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,14 +17,16 @@ from typing import Any
 
 import boto3
 from botocore.awsrequest import AWSResponse
+from moto import mock_aws
 
-from access_keys import keys
+from access_keys import key_material, keys
 from access_keys.config import settings
 from access_keys.dal import kms
 from access_keys.dal.models import AccessRecordItem, AccountItem, KeyItem, bind_tables
+from access_keys.domain import MAX_KEYS_PER_ACCOUNT
 from access_keys_tools.events import http_event, sign_event
 from access_keys_tools.streams import StreamReader, lambda_batches
-from access_keys_tools.template import PROJECT_ROOT, resources_of_type
+from access_keys_tools.template import PROJECT_ROOT, create_tables, resources_of_type
 
 
 @cache
@@ -113,21 +116,31 @@ def bootstrap_key(uin: str, description: str = "") -> Credentials:
 
 
 class AwsCalls:
-    """Counts the service's AWS calls, by botocore event hooks on the clients the service uses."""
+    """Counts the service's AWS calls, by botocore event hooks on the clients the service uses.
+
+    It can also make chosen calls fail without reaching AWS: the next calls of an API
+    (`fail_next`), or the n-th call from now whatever it is (`fail_call`). A failure is an
+    error response as the service would send it, or an exception (a timeout) as botocore
+    raises it once its retries are spent.
+    """
 
     def __init__(self) -> None:
         self.calls: list[str] = []
         self._failures: dict[str, list[dict[str, Any]]] = {}
+        self._by_position: dict[int, dict[str, Any] | BaseException] = {}
         for client in _service_clients():
             client.meta.events.register("before-call", self._before_call)
 
     def _before_call(self, model: Any, **_: Any) -> Any:
         name = f"{model.service_model.service_name}:{model.name}"
         self.calls.append(name)
-        failures = self._failures.get(name)
-        if not failures:
+        failure = self._by_position.pop(len(self.calls), None)
+        if failure is None and self._failures.get(name):
+            failure = self._failures[name].pop(0)
+        if failure is None:
             return None
-        failure = failures.pop(0)
+        if isinstance(failure, BaseException):
+            raise failure
         # Answer as the service would, without reaching it.
         response = AWSResponse(url="https://aws.invalid", status_code=failure["status"], headers={}, raw=None)
         return response, {
@@ -135,6 +148,20 @@ class AwsCalls:
             "ResponseMetadata": {"HTTPStatusCode": failure["status"]},
             **failure["extra"],
         }
+
+    def fail_call(
+        self,
+        number: int,
+        *,
+        code: str = "",
+        status: int = 500,
+        message: str = "injected",
+        extra: dict[str, Any] | None = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        """Make the `number`-th call from now (1 is the next one) fail, whichever API it calls."""
+        failure = exception or {"code": code, "status": status, "message": message, "extra": extra or {}}
+        self._by_position[len(self.calls) + number] = failure
 
     def fail_next(
         self,
@@ -166,6 +193,61 @@ def _service_clients() -> list[Any]:
     clients = [model._get_connection().connection.client for model in (KeyItem, AccountItem, AccessRecordItem)]
     clients.append(kms._client())
     return list({id(client): client for client in clients}.values())
+
+
+@contextmanager
+def fresh_service() -> Iterator[None]:
+    """A fresh moto account holding the template's tables and the secrets KMS key."""
+    with mock_aws():
+        config = settings()
+        create_tables(
+            boto3.client("dynamodb"),
+            {"KeysTable": config.keys_table_name, "AccessRecordsTable": config.records_table_name},
+        )
+        kms_client = boto3.client("kms")
+        key_id = kms_client.create_key(Description="access-keys test secrets")["KeyMetadata"]["KeyId"]
+        kms_client.create_alias(AliasName=config.secrets_kms_key_id, TargetKeyId=key_id)
+        key_material.forget_all()
+        try:
+            yield
+        finally:
+            key_material.forget_all()
+
+
+def invariant_violations() -> list[str]:
+    """What is wrong in the keys table, as one line each; empty when every invariant holds.
+
+    - every key belongs to an account item that counts it, and every counted key exists;
+    - no account counts more than the quota;
+    - every key item is whole: a known status, a creation time, its encrypted SecretKey;
+    - a tombstone's key is gone.
+    """
+    config = settings()
+    items = scan_table(config.keys_table_name)
+    keys = {item["SecretId"]["S"]: item for item in items if item["SecretId"]["S"].startswith("AKID")}
+    accounts = {item["SecretId"]["S"]: item for item in items if item["SecretId"]["S"].startswith("ACCOUNT#")}
+    tombstones = [item for item in items if item["SecretId"]["S"].startswith("DELETED#")]
+    found = []
+    counted: dict[str, str] = {}
+    for account_id, account in accounts.items():
+        secret_ids = set(account.get("SecretIds", {}).get("SS", []))
+        if len(secret_ids) > MAX_KEYS_PER_ACCOUNT:
+            found.append(f"{account_id} counts {len(secret_ids)} keys, over the quota of {MAX_KEYS_PER_ACCOUNT}")
+        for secret_id in secret_ids:
+            counted[secret_id] = account["Uin"]["S"]
+            if secret_id not in keys:
+                found.append(f"{account_id} counts {secret_id}, which does not exist")
+    for secret_id, key in keys.items():
+        if counted.get(secret_id) != key["Uin"]["S"]:
+            found.append(f"{secret_id} of {key['Uin']['S']} is not counted by its account")
+        if key.get("Status", {}).get("S") not in ("Active", "Inactive"):
+            found.append(f"{secret_id} has no valid Status")
+        if "CreateTime" not in key or not key.get("EncryptedSecretKey", {}).get("B"):
+            found.append(f"{secret_id} is missing its CreateTime or EncryptedSecretKey")
+    for tombstone in tombstones:
+        if tombstone["DeletedSecretId"]["S"] in keys:
+            found.append(f"{tombstone['DeletedSecretId']['S']} has a tombstone but still exists")
+    return found
 
 
 def scan_table(table_name: str) -> list[dict[str, Any]]:

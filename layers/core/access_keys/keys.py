@@ -13,10 +13,12 @@ from access_keys import key_material, validation
 from access_keys.clock import now_ms
 from access_keys.dal import key_store
 from access_keys.domain import MAX_KEYS_PER_ACCOUNT, AccessKey, Status
-from access_keys.errors import AccessKeyActive, AccessKeyNotFound
+from access_keys.errors import AccessKeyActive, AccessKeyNotFound, InternalError
 from access_keys.observability import logger, metrics
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
+# A delete whose condition fails because the key changed meanwhile is tried once more.
+_DELETE_ATTEMPTS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +92,18 @@ def update_access_key(caller: AccessKey, secret_id: str, status: Status) -> Acce
 
 def delete_access_key(caller: AccessKey, secret_id: str) -> None:
     """Delete an Inactive key for good; an Active one must be disabled first."""
-    key = owned_key(caller, secret_id)
-    if key.status is Status.ACTIVE:
-        raise AccessKeyActive()
-    if not key_store.delete_inactive_key(caller.uin, secret_id, deleted_at=now_ms()):
-        # Enabled or deleted since we read it: report what holds now.
-        key = owned_key(caller, secret_id)
-        raise AccessKeyActive() if key.status is Status.ACTIVE else AccessKeyNotFound()
+    for _ in range(_DELETE_ATTEMPTS):
+        key = owned_key(caller, secret_id)  # AccessKeyNotFound once it is gone
+        if key.status is Status.ACTIVE:
+            raise AccessKeyActive()
+        if key_store.delete_inactive_key(caller.uin, secret_id, deleted_at=now_ms()):
+            break
+        # The condition failed, so the key changed since it was read (enabled, deleted, or
+        # enabled and disabled again): read it again and answer for what holds now.
+    else:
+        # Still there, Inactive and owned, yet the delete's condition keeps failing: only a
+        # missing account item explains that, which no request can repair.
+        logger.error("delete refused by the account item", extra={"secret_id": secret_id, "uin": caller.uin})
+        raise InternalError()
     logger.info("access key deleted", extra={"secret_id": secret_id})
     metrics.add_metric(name="AccessKeysDeleted", unit=MetricUnit.Count, value=1)
