@@ -69,3 +69,11 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         yield LocalStack(names.api_url(port), names.aws_url(aws_port), process)
     finally:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def api_schema(local_stack: LocalStack) -> object:
+    """docs/openapi.yaml as the local stack serves it, for schemathesis."""
+    import schemathesis
+
+    return schemathesis.openapi.from_url(f"{local_stack.url}/openapi.yaml")

@@ -19,6 +19,7 @@ import yaml
 
 from access_keys import errors
 from access_keys.errors import ServiceError
+from access_keys.signing import SECRET_ID_PATTERN
 from access_keys_tools.template import PROJECT_ROOT, resources_of_type
 
 OPENAPI_PATH = PROJECT_ROOT / "docs" / "openapi.yaml"
@@ -182,9 +183,9 @@ def test_each_operation_id_is_the_name_of_the_function_serving_the_route() -> No
     }
 
 
-def test_every_path_template_variable_is_a_required_string_path_parameter_without_a_pattern() -> None:
-    # A malformed SecretId is a documented 400 InvalidParameterValue: a pattern would stop
-    # clients and fuzzers from sending one.
+def test_every_path_template_variable_is_a_required_secret_id_parameter_with_the_services_pattern() -> None:
+    # Generators send values outside the pattern only when asked for negative cases, which the
+    # service answers with the documented 400 InvalidParameterValue.
     for path, item in document()["paths"].items():
         variables = {part[1:-1] for part in path.split("/") if part.startswith("{")}
         for method in HTTP_METHODS:
@@ -198,7 +199,7 @@ def test_every_path_template_variable_is_a_required_string_path_parameter_withou
                 schema = resolve(parameter["schema"])
                 assert parameter["required"] is True, f"{method.upper()} {path} {name}"
                 assert schema["type"] == "string", f"{method.upper()} {path} {name}"
-                assert "pattern" not in schema, f"{method.upper()} {path} {name}"
+                assert schema["pattern"] == f"^{SECRET_ID_PATTERN.pattern}$", f"{method.upper()} {path} {name}"
 
 
 @pytest.mark.parametrize("operation_id", operation_ids())

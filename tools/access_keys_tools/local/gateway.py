@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -207,14 +208,26 @@ def _json_response(status: int, document: Any, request_id: str) -> HttpResponse:
 class Gateway:
     """Routes a request to its function and turns the result into the response."""
 
-    def __init__(self, routes: list[Route], invoke: Callable[[FunctionSpec, dict[str, Any], str], Any]) -> None:
+    def __init__(
+        self,
+        routes: list[Route],
+        invoke: Callable[[FunctionSpec, dict[str, Any], str], Any],
+        documents: Mapping[str, Path] | None = None,
+    ) -> None:
         self._routes = routes
         self._invoke = invoke
+        # Files served as they are, unsigned, by the local stack only (not part of the deployed API).
+        self._documents = dict(documents or {})
 
     def handle(self, request: HttpRequest) -> tuple[HttpResponse, str]:
         """The response, and the name of the function that made it ('-' when none did)."""
         path = urlsplit(request.target).path if request.target.startswith("http") else request.target
         path = path.partition("?")[0]
+        if path in self._documents and request.method in ("GET", "HEAD"):
+            document = self._documents[path]
+            content_type = "application/yaml" if document.suffix in (".yaml", ".yml") else "application/json"
+            headers = [("Content-Type", content_type), ("apigw-requestid", str(uuid.uuid4()))]
+            return HttpResponse(200, headers, document.read_bytes()), "-"
         for route in self._routes:
             parameters = route.match(request.method, path)
             if parameters is not None:

@@ -15,11 +15,13 @@ from access_keys_tools.local.functions import FunctionPool, FunctionSpec, functi
 from access_keys_tools.local.gateway import Gateway, GatewayServer, routes
 from access_keys_tools.local.triggers import ScheduleTrigger, StreamTrigger
 from access_keys_tools.streams import StreamReader
-from access_keys_tools.template import resolve
+from access_keys_tools.template import PROJECT_ROOT, resolve
 
 log = logging.getLogger("access_keys_tools.local")
 
 FIRST_UIN = "100000000001"
+# Served unsigned at these paths by the local stack only; the deployed API has no such route.
+LOCAL_DOCUMENTS = {"/openapi.yaml": PROJECT_ROOT / "docs" / "openapi.yaml"}
 
 
 class PortInUse(Exception):
@@ -80,7 +82,7 @@ class LocalStack:
         for logical_id, spec in self.specs.items():
             self.pools[logical_id] = FunctionPool(spec, worker_environment(spec, self.moto.url), self._concurrency)
 
-        self.server.gateway = Gateway(routes(self.specs), self._invoke)
+        self.server.gateway = Gateway(routes(self.specs), self._invoke, documents=LOCAL_DOCUMENTS)
         self._server_thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
         self._server_thread.start()
 
