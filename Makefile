@@ -4,6 +4,7 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 BIN := $(VENV)/bin
+CHECKOV_VENV := $(VENV)-checkov
 export SAM_CLI_TELEMETRY := 0
 
 # Python 3.13: `python3.13` if it runs (a pyenv shim may not), else pyenv's newest 3.13.x.
@@ -14,7 +15,7 @@ PYTHON313 ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/
 
 help:
 	@echo "make run      create .venv if needed, then serve the API locally at http://127.0.0.1:3000 (PORT=...)"
-	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, pytest"
+	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, checkov, pytest"
 	@echo "make build    sam build without Docker (python3.13 from .venv on PATH)"
 	@echo "make lock     re-resolve requirements-dev.in into requirements-dev.txt"
 	@echo "make clean    remove .venv and .aws-sam"
@@ -41,6 +42,14 @@ $(BIN)/.installed: $(BIN)/.run-installed
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null
 	@touch $@
 
+# checkov in a venv of its own: its pins clash with the service's.
+$(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt
+	$(if $(PYTHON313),,$(error Python 3.13 was not found. Install it (pyenv install 3.13, or your OS package) or run: make PYTHON313=/path/to/python3.13 $(MAKECMDGOALS)))
+	$(PYTHON313) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python -m compileall -q -j 0 $(CHECKOV_VENV)/lib > /dev/null
+	@touch $@
+
 run: $(BIN)/.run-installed
 	@$(BIN)/python -m access_keys_tools.local
 
@@ -50,8 +59,9 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-validate: $(BIN)/.installed
+validate: $(BIN)/.installed $(CHECKOV_VENV)/bin/.installed
 	$(BIN)/sam validate --lint --region us-east-1
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
@@ -67,4 +77,4 @@ lock: $(BIN)/.installed
 	mv requirements-dev.txt.new requirements-dev.txt && rm -rf $(VENV)-lock
 
 clean:
-	rm -rf $(VENV) .aws-sam
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam
