@@ -22,7 +22,14 @@ from moto import mock_aws
 from access_keys import key_material, keys
 from access_keys.config import settings
 from access_keys.dal import kms
-from access_keys.dal.models import AccessRecordItem, AccountItem, KeyItem, bind_tables
+from access_keys.dal.models import (
+    AccessRecordItem,
+    AccountItem,
+    CleanupStateItem,
+    DeletedKeyItem,
+    KeyItem,
+    bind_tables,
+)
 from access_keys.domain import MAX_KEYS_PER_ACCOUNT
 from access_keys_tools.events import http_event, sign_event
 from access_keys_tools.streams import StreamReader, lambda_batches
@@ -190,7 +197,8 @@ class AwsCalls:
 
 def _service_clients() -> list[Any]:
     bind_tables()
-    clients = [model._get_connection().connection.client for model in (KeyItem, AccountItem, AccessRecordItem)]
+    models = (KeyItem, AccountItem, DeletedKeyItem, CleanupStateItem, AccessRecordItem)
+    clients = [model._get_connection().connection.client for model in models]
     clients.append(kms._client())
     return list({id(client): client for client in clients}.values())
 

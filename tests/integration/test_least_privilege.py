@@ -93,7 +93,8 @@ EVENTS_WITH_MANAGED_WILDCARD_POLICY = {
     "Kinesis": "AWSLambdaKinesisExecutionRole",
     "SQS": "AWSLambdaSQSQueueExecutionRole",
 }
-# Condition keys this test can compute from a recorded call; any other condition fails the test.
+# Condition operators this test evaluates; the only key it computes from a call is kms:EncryptionContextKeys.
+# Any other operator or key fails the test rather than being assumed to hold.
 CONDITION_OPERATORS = frozenset({"StringEquals", "ForAllValues:StringEquals", "ForAnyValue:StringEquals"})
 
 FUNCTION_TYPE = "AWS::Serverless::Function"

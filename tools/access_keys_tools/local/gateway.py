@@ -325,6 +325,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
 class GatewayServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 resets connections when a few dozen clients connect
+    # at once; API Gateway never does that.
+    request_queue_size = 1024
 
     def __init__(self, port: int, gateway: Gateway) -> None:
         self.gateway = gateway
