@@ -21,3 +21,44 @@ for _name, _value in _ENVIRONMENT.items():
     os.environ[_name] = _value
 os.environ.pop("AWS_ENDPOINT_URL", None)
 os.environ.pop("AWS_PROFILE", None)
+
+
+# ------------------------------------------------------------------------------ secret ledger
+# Every SecretKey the suite issues is looked for, after the last test, in every response body,
+# log line and table item the tests saw (tests/secret_ledger.py). It may appear only in the
+# create response that issued it.
+import pytest  # noqa: E402 - after the environment above, which must be set first
+from secret_ledger import LEDGER  # noqa: E402
+
+from access_keys import keys as _keys  # noqa: E402
+
+_create_access_key = _keys.create_access_key
+
+
+def _recording_create_access_key(*arguments, **keywords):  # type: ignore[no-untyped-def]
+    created = _create_access_key(*arguments, **keywords)
+    LEDGER.issue(created.key.secret_id, created.secret_key)
+    return created
+
+
+_keys.create_access_key = _recording_create_access_key
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for section, text in report.sections:
+        LEDGER.saw_log(f"{report.nodeid} ({section})", text)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    findings = LEDGER.findings()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    summary = (
+        f"secret scan: {len(LEDGER.issued)} SecretKeys issued; {len(LEDGER.responses)} responses, "
+        f"{LEDGER.log_line_count()} log lines, {len(LEDGER.items)} table items scanned; {len(findings)} findings"
+    )
+    if reporter:
+        reporter.write_line(summary)
+        for finding in findings[:20]:
+            reporter.write_line(f"  {finding}", red=True)
+    if findings:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

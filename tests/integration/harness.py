@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 from moto import mock_aws
+from secret_ledger import LEDGER
 
 from access_keys import key_material, keys
 from access_keys.config import settings
@@ -97,6 +98,7 @@ class Api:
         raw = handler(event, LambdaContext(function_name=f"{operation}Function"))
         response = Response(raw["statusCode"], raw["headers"], raw["body"])
         self.responses.append(response)
+        LEDGER.saw_response(response.raw_body)
         return response
 
     def call(
@@ -220,6 +222,8 @@ def fresh_service() -> Iterator[None]:
             yield
         finally:
             key_material.forget_all()
+            for table_name in (config.keys_table_name, config.records_table_name):
+                LEDGER.saw_items(table_name, scan_table(table_name))
 
 
 def invariant_violations() -> list[str]:

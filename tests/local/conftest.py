@@ -14,6 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from secret_ledger import LEDGER
 from stack_process import StackProcess, free_port, stack_environment
 
 from access_keys_tools.client import AccessKeysClient
@@ -49,6 +50,7 @@ class LocalStack:
             check=True,
             timeout=60,
         ).stdout
+        LEDGER.saw_response(output)
         key = json.loads(output)["AccessKey"]
         return AccessKeysClient(key["SecretId"], key["SecretKey"], self.url)
 
@@ -65,10 +67,37 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         log_path=tmp_path_factory.mktemp("local-stack") / "stack.log",
         timeout=60,
     )
+    stack = LocalStack(names.api_url(port), names.aws_url(aws_port), process)
+    LEDGER.watch_log_file(process.log_path)
     try:
-        yield LocalStack(names.api_url(port), names.aws_url(aws_port), process)
+        yield stack
+        dynamodb = stack.aws("dynamodb")
+        for table in (names.table_name("KeysTable"), stack.records_table()):
+            pages = dynamodb.get_paginator("scan").paginate(TableName=table)  # type: ignore[attr-defined]
+            LEDGER.saw_items(table, [item for page in pages for item in page["Items"]])
     finally:
         process.kill()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _responses_to_the_ledger() -> Iterator[None]:
+    """Every response the client reads goes to the secret ledger."""
+    from access_keys_tools import client
+
+    document = client._document
+    api_error = client._api_error
+
+    def seen_document(status: int, raw: bytes) -> dict:
+        LEDGER.saw_response(raw.decode("utf-8", "replace"))
+        return document(status, raw)
+
+    def seen_error(status: int, raw: bytes) -> client.ApiError:
+        LEDGER.saw_response(raw.decode("utf-8", "replace"))
+        return api_error(status, raw)
+
+    client._document, client._api_error = seen_document, seen_error
+    yield
+    client._document, client._api_error = document, api_error
 
 
 @pytest.fixture(scope="session")
