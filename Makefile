@@ -11,11 +11,12 @@ export SAM_CLI_TELEMETRY := 0
 PYTHON313 ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: help run test lint validate pytest build lock clean
+.PHONY: help run test reliability lint validate pytest build lock clean
 
 help:
 	@echo "make run      create .venv if needed, then serve the API locally at http://127.0.0.1:3000 (PORT=...)"
 	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, checkov, pytest"
+	@echo "make reliability  the slow versions of the reliability suites (docs/reliability.md), figures at the end"
 	@echo "make build    sam build without Docker (python3.13 from .venv on PATH)"
 	@echo "make lock     re-resolve requirements-dev.in into requirements-dev.txt"
 	@echo "make clean    remove .venv and .aws-sam"
@@ -65,6 +66,17 @@ validate: $(BIN)/.installed $(CHECKOV_VENV)/bin/.installed
 
 pytest: $(BIN)/.installed
 	$(BIN)/pytest
+
+# The published figures of docs/reliability.md: the same tests as in `make test`, at full size.
+RELIABILITY_FIGURES := $(abspath .reliability-figures.txt)
+reliability: $(BIN)/.installed
+	rm -f $(RELIABILITY_FIGURES)
+	FIGURES_FILE=$(RELIABILITY_FIGURES) QUOTA_ROUNDS=20 TOGGLES=200 LOAD_REQUESTS=2000 SCHEMA_EXAMPLES=200 \
+	HOSTILE_EXAMPLES=2000 $(BIN)/pytest -q -p no:cacheprovider \
+	  tests/integration/test_faults.py tests/integration/test_hostile_input.py \
+	  tests/integration/test_least_privilege.py tests/integration/test_secret_handling.py \
+	  tests/local/test_concurrency.py tests/local/test_api_schema.py
+	@echo; echo "Figures:"; cat $(RELIABILITY_FIGURES)
 
 build: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build

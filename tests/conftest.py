@@ -28,6 +28,7 @@ os.environ.pop("AWS_PROFILE", None)
 # log line and table item the tests saw (tests/secret_ledger.py). It may appear only in the
 # create response that issued it.
 import pytest  # noqa: E402 - after the environment above, which must be set first
+from figures import figure  # noqa: E402
 from secret_ledger import LEDGER  # noqa: E402
 
 from access_keys import keys as _keys  # noqa: E402
@@ -56,6 +57,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         f"secret scan: {len(LEDGER.issued)} SecretKeys issued; {len(LEDGER.responses)} responses, "
         f"{LEDGER.log_line_count()} log lines, {len(LEDGER.items)} table items scanned; {len(findings)} findings"
     )
+    figure(summary)
     if reporter:
         reporter.write_line(summary)
         for finding in findings[:20]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
+from figures import figure
 from harness import (
     Api,
     AwsCalls,
@@ -214,7 +215,7 @@ def test_a_failed_aws_call_gets_a_clear_answer_leaves_no_partial_state_and_a_ret
 
 def test_the_fault_suite_injected_a_fault_into_every_call(request: pytest.FixtureRequest) -> None:
     """Printed for docs/reliability.md; runs last in this module."""
-    print(f"faults injected: {len(injected)} ({len(set(injected))} distinct call and fault pairs)")
+    figure(f"faults injected: {len(injected)} ({len(set(injected))} distinct call and fault pairs)")
     if request.config.option.keyword or request.config.option.markexpr:
         pytest.skip("only meaningful when the whole module runs")
     assert len(injected) >= len(SCENARIOS) * 3 * 3

@@ -40,6 +40,7 @@ from typing import Any
 
 import pytest
 from botocore.client import BaseClient
+from figures import figure
 from harness import (
     Api,
     Credentials,
@@ -653,4 +654,4 @@ def test_print_the_permission_summary(used: dict[str, list[Use]], capsys: pytest
             f"unused {len(grants - calls - set(required))}{for_lambda}"
         )
     with capsys.disabled():
-        print("\nleast privilege, per function:\n" + "\n".join(lines))
+        figure("\nleast privilege, per function:\n" + "\n".join(lines))

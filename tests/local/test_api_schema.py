@@ -17,6 +17,7 @@ import pytest
 import requests
 import schemathesis
 from conftest import LocalStack
+from figures import figure
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.schemas import BaseSchema
@@ -74,7 +75,7 @@ def signed_session(local_stack: LocalStack) -> Iterator[requests.Session]:
     session.auth = SignedWithTc3(owner.secret_id, owner._secret_key)
     yield session
     session.close()
-    print(f"schemathesis: {len(cases_run)} generated requests")
+    figure(f"schemathesis: {len(cases_run)} generated requests")
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=lambda mode: mode.value)

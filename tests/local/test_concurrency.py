@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conftest import LocalStack
+from figures import figure
 from test_local_stack import unique_uin
 
 from access_keys_tools.client import AccessKeysClient, ApiError
@@ -52,7 +53,7 @@ def test_twenty_concurrent_creates_end_with_exactly_two_keys_every_round(local_s
 
         assert sorted(outcomes) == ["OperationDenied.AccessKeyOverLimit"] * (CONCURRENT_CREATES - 1) + ["ok"]
         assert owner.list_access_keys()["TotalCount"] == 2
-    print(f"quota race: {QUOTA_ROUNDS} rounds of {CONCURRENT_CREATES} concurrent creates, 2 keys after each")
+    figure(f"quota race: {QUOTA_ROUNDS} rounds of {CONCURRENT_CREATES} concurrent creates, 2 keys after each")
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ def test_no_request_that_starts_after_a_disable_returns_succeeds(local_stack: Lo
         if any(disabled < attempt.started and attempt.ended < enabling for disabled, enabling in inactive_windows)
     ]
     accepted_while_disabled = [attempt for attempt in inside if attempt.accepted]
-    print(
+    figure(
         f"disable race: {TOGGLES} toggles, {len(attempts)} requests from {FIRING_CLIENTS} clients, "
         f"{len(inside)} entirely inside a disabled window, {len(accepted_while_disabled)} of them accepted"
     )
@@ -160,7 +161,7 @@ def test_every_request_under_load_leaves_exactly_one_record_and_last_access_catc
     while last_access_of(local_stack, owner.secret_id) != newest and time.monotonic() < deadline:
         time.sleep(0.1)
     failures = sum(1 for record in records if record.get("ErrorCode", {}).get("S"))
-    print(
+    figure(
         f"records under load: {LOAD_REQUESTS} requests from {LOAD_CLIENTS} clients in {elapsed:.1f} s, "
         f"{len(records)} records ({failures} failures), last access caught up"
     )
