@@ -71,7 +71,7 @@ pytest: $(BIN)/.installed
 RELIABILITY_FIGURES := $(abspath .reliability-figures.txt)
 reliability: $(BIN)/.installed
 	rm -f $(RELIABILITY_FIGURES)
-	FIGURES_FILE=$(RELIABILITY_FIGURES) QUOTA_ROUNDS=20 TOGGLES=200 LOAD_REQUESTS=2000 SCHEMA_EXAMPLES=200 \
+	FIGURES_FILE=$(RELIABILITY_FIGURES) QUOTA_ROUNDS=20 TOGGLES=200 LOAD_REQUESTS=2000 SCHEMA_EXAMPLES=100 \
 	HOSTILE_EXAMPLES=2000 $(BIN)/pytest -q -p no:cacheprovider \
 	  tests/integration/test_faults.py tests/integration/test_hostile_input.py \
 	  tests/integration/test_least_privilege.py tests/integration/test_secret_handling.py \
