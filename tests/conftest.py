@@ -57,7 +57,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         f"secret scan: {len(LEDGER.issued)} SecretKeys issued; {len(LEDGER.responses)} responses, "
         f"{LEDGER.log_line_count()} log lines, {len(LEDGER.items)} table items scanned; {len(findings)} findings"
     )
-    figure(summary)
+    figure(summary, echo=False)  # the reporter shows it
     if reporter:
         reporter.write_line(summary)
         for finding in findings[:20]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 
 
-def figure(line: str) -> None:
-    print(line)
+def figure(line: str, *, echo: bool = True) -> None:
+    if echo:
+        print(line)
     path = os.environ.get("FIGURES_FILE")
     if path:
         with open(path, "a", encoding="utf-8") as stream:

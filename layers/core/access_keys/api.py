@@ -88,13 +88,15 @@ class ApiRequest:
         """
         if self.query_parameters:
             name = sorted(self.query_parameters)[0]
-            raise UnknownParameter(f"This action does not take the query parameter {name}.")
+            raise UnknownParameter(f"This action does not take the query parameter {json.dumps(name)}.")
         if not self.body.strip():
             document: Any = {}
         else:
             try:
-                document = json.loads(self.body)
-            except (UnicodeDecodeError, ValueError):
+                # Strict UTF-8 first: json.loads would guess UTF-16 or 32 from bytes, and let
+                # encoded surrogates through. RecursionError: nesting deeper than the parser goes.
+                document = json.loads(self.body.decode("utf-8"))
+            except (UnicodeDecodeError, ValueError, RecursionError):
                 raise InvalidParameter("The request body is not valid JSON.") from None
         if not isinstance(document, dict):
             raise InvalidParameter("The request body must be a JSON object.")

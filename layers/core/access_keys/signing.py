@@ -26,6 +26,8 @@ _CLAIMED_SECRET_ID = re.compile(r"Credential=(AKID[A-Za-z0-9]{32})/")
 _HEADER_NAME = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_OPTIONAL_WHITESPACE = " \t"
+_LAST_DATED_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +105,18 @@ def parse_authorization(header: str | None) -> Authorization:
 
 
 def parse_timestamp(value: str | None) -> int:
-    """The X-TC-Timestamp header as Unix seconds."""
-    if value is None or not value.strip():
+    """The X-TC-Timestamp header as Unix seconds.
+
+    Only HTTP's optional whitespace (spaces, tabs) may surround the digits: `str.strip()` would
+    also drop control characters that `int()` then refuses. A time past the last day UTC dates
+    can name (9999-12-31) has no scope date, so it is malformed rather than merely expired.
+    """
+    digits = (value or "").strip(_OPTIONAL_WHITESPACE)
+    if not digits:
         raise InvalidAuthorization("The X-TC-Timestamp header is missing.")
-    if not _TIMESTAMP.fullmatch(value.strip()):
+    if not _TIMESTAMP.fullmatch(digits) or int(digits) > _LAST_DATED_SECOND:
         raise InvalidAuthorization("X-TC-Timestamp must be Unix time in whole seconds.")
-    return int(value)
+    return int(digits)
 
 
 def utc_date(timestamp: int) -> str:

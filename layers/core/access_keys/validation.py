@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -52,7 +53,9 @@ def fields(document: dict[str, Any], *, allowed: frozenset[str], required: froze
     """Check a request's field names: none this route does not take, none it needs missing."""
     unknown = sorted(set(document) - allowed)
     if unknown:
-        raise UnknownParameter(f"This action does not take the parameter {unknown[0]}.")
+        # The caller's own field name, quoted and escaped: a lone surrogate in it could not be
+        # written to a log, and control characters would forge log lines.
+        raise UnknownParameter(f"This action does not take the parameter {json.dumps(unknown[0])}.")
     missing = sorted(required - set(document))
     if missing:
         raise MissingParameter(f"The parameter {missing[0]} is required.")
