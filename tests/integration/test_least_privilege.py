@@ -23,9 +23,7 @@ test refuses. The KMS key policy is a resource policy (its "*" means "this key")
 function permission; it is out of scope.
 
 Calls are recorded by wrapping botocore's `BaseClient._make_api_call`, which every client goes
-through. The harness's `AwsCalls` hooks only the clients of KeyItem, AccountItem,
-AccessRecordItem and KMS, but pynamodb gives every model its own client, so the cleanup's lease
-(CleanupStateItem) and tombstone delete (DeletedKeyItem) calls would be invisible to it.
+through, so no client can be missed (pynamodb gives every model a client of its own).
 """
 
 from __future__ import annotations

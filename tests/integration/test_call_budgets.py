@@ -1,0 +1,172 @@
+"""The AWS calls each operation makes are budgeted, and counted here exactly.
+
+A warm signed request costs one GetItem on the keys table (the caller's key, consistently), one
+PutItem on the records table (its access record) and no KMS call, plus only what its operation
+needs; a cold one adds one KMS Decrypt. The stream function makes one conditional update per
+distinct key per batch, however many records the batch holds. These counts are deterministic,
+so they are asserted here rather than timed.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from figures import figure
+from harness import Api, AwsCalls, Credentials, StreamPump, bootstrap_key
+
+from access_keys import key_material
+from access_keys.dal.models import KeyItem
+from access_keys_tools.events import load_event
+
+VERIFY = Counter({"dynamodb:GetItem": 1, "dynamodb:PutItem": 1})
+
+
+def _second_key(api: Api, owner: Credentials, *, disabled: bool = False) -> str:
+    secret_id = api.call("CreateAccessKey/create", owner, body={"Description": "second"}).body["AccessKey"]["SecretId"]
+    if disabled:
+        api.call("UpdateAccessKey/disable", owner, secret_id=secret_id, body={"Status": "Inactive"})
+    return secret_id
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    event: str
+    prepare: Callable[[Api, Credentials], dict[str, Any]]  # the call's arguments, after any setup
+    needs: Counter[str]  # what the operation needs beyond verification and its record
+
+
+OPERATIONS = [
+    Operation(
+        "CreateAccessKey",
+        "CreateAccessKey/create",
+        lambda api, owner: {"body": {"Description": "new"}},
+        Counter({"kms:Encrypt": 1, "dynamodb:TransactWriteItems": 1}),  # seal the secret; key + quota
+    ),
+    Operation(
+        "ListAccessKeys",
+        "ListAccessKeys/list",
+        lambda api, owner: {},
+        Counter({"dynamodb:GetItem": 1, "dynamodb:BatchGetItem": 1}),  # the account item, then its keys
+    ),
+    Operation(
+        "GetAccessKey (own key)",
+        "GetAccessKey/get",
+        lambda api, owner: {"secret_id": owner.secret_id},
+        Counter(),  # the verification has read it already
+    ),
+    Operation(
+        "GetAccessKey (other key)",
+        "GetAccessKey/get",
+        lambda api, owner: {"secret_id": _second_key(api, owner)},
+        Counter({"dynamodb:GetItem": 1}),
+    ),
+    Operation(
+        "UpdateAccessKey",
+        "UpdateAccessKey/disable",
+        lambda api, owner: {"secret_id": _second_key(api, owner), "body": {"Status": "Inactive"}},
+        Counter({"dynamodb:UpdateItem": 1}),  # exists-and-owned is the write's own condition
+    ),
+    Operation(
+        "DeleteAccessKey",
+        "DeleteAccessKey/delete",
+        lambda api, owner: {"secret_id": _second_key(api, owner, disabled=True)},
+        Counter({"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1}),  # the key; delete + count + tombstone
+    ),
+    Operation(
+        "ListAccessRecords",
+        "ListAccessRecords/list",
+        lambda api, owner: {"secret_id": owner.secret_id},
+        Counter({"dynamodb:Query": 4}),  # one per record shard, merged
+    ),
+]
+
+
+def _calls_of(operation: Operation, api: Api, aws_calls: AwsCalls, *, uin: str, warm: bool) -> Counter[str]:
+    owner = bootstrap_key(uin, "budget")
+    arguments = operation.prepare(api, owner)
+    key_material.forget_all()
+    if warm:
+        api.call("ListAccessKeys/list", owner)  # this execution environment has now decrypted the secret
+    aws_calls.reset()
+    response = api.call(operation.event, owner, **arguments)
+    assert 200 <= response.status < 300, response.raw_body
+    return Counter(aws_calls.calls)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda operation: operation.name)
+def test_each_operation_makes_exactly_its_budgeted_calls_and_a_cold_one_a_single_decrypt_more(
+    operation: Operation, api: Api, aws_calls: AwsCalls
+) -> None:
+    warm = _calls_of(operation, api, aws_calls, uin="100000000011", warm=True)
+    cold = _calls_of(operation, api, aws_calls, uin="100000000012", warm=False)
+
+    figure(f"calls per request, {operation.name}: warm {dict(sorted(warm.items()))}; cold adds kms:Decrypt 1")
+    assert warm == VERIFY + operation.needs
+    assert cold == VERIFY + operation.needs + Counter({"kms:Decrypt": 1})
+
+
+STREAM_RECORDS = 10_000
+STREAM_KEYS = 10
+STREAM_BATCH = 100
+
+
+def _stream_record(template: dict[str, Any], secret_id: str, access_time: int, sequence: int) -> dict[str, Any]:
+    record = copy.deepcopy(template)
+    request_id = str(uuid.uuid4())
+    shard = f"{secret_id}#{sequence % 4:02d}"
+    sort_key = f"{access_time:013d}#{request_id}"
+    image = record["dynamodb"]["NewImage"]
+    image["SecretIdShard"] = {"S": shard}
+    image["AccessTimeRequestId"] = {"S": sort_key}
+    image["SecretId"] = {"S": secret_id}
+    image["AccessTime"] = {"N": str(access_time)}
+    image["RequestId"] = {"S": request_id}
+    record["dynamodb"]["Keys"] = {"SecretIdShard": {"S": shard}, "AccessTimeRequestId": {"S": sort_key}}
+    record["dynamodb"]["SequenceNumber"] = str(10**21 + sequence)
+    record["eventID"] = uuid.uuid4().hex
+    return record
+
+
+def test_the_stream_makes_one_update_per_distinct_key_per_batch(
+    aws: None, stream: StreamPump, aws_calls: AwsCalls
+) -> None:
+    secret_ids = [bootstrap_key(f"1000000002{index // 2}", "streamed").secret_id for index in range(STREAM_KEYS)]
+    template = load_event("RecordLastAccess/insert-batch")["Records"][0]
+    start = 1_795_721_444_000
+    records = [
+        _stream_record(template, secret_ids[(index * 7) % STREAM_KEYS], start + index, index)
+        for index in range(STREAM_RECORDS)
+    ]
+    newest: dict[str, int] = {}
+    for record in records:
+        image = record["dynamodb"]["NewImage"]
+        newest[image["SecretId"]["S"]] = max(newest.get(image["SecretId"]["S"], 0), int(image["AccessTime"]["N"]))
+
+    updates_per_batch = []
+    began = time.perf_counter()
+    for offset in range(0, STREAM_RECORDS, STREAM_BATCH):
+        batch = records[offset : offset + STREAM_BATCH]
+        aws_calls.reset()
+        response = stream.deliver({"Records": batch})
+        assert response == {"batchItemFailures": []}
+        distinct = {record["dynamodb"]["NewImage"]["SecretId"]["S"] for record in batch}
+        updates_per_batch.append((aws_calls.count("dynamodb:UpdateItem"), len(distinct)))
+    elapsed = time.perf_counter() - began
+
+    figure(
+        f"stream: {STREAM_RECORDS} records over {STREAM_KEYS} keys in batches of {STREAM_BATCH}: "
+        f"{sum(updates for updates, _ in updates_per_batch)} conditional updates, "
+        f"{STREAM_RECORDS / elapsed:,.0f} records/s in-process (on moto)"
+    )
+    assert all(updates <= distinct for updates, distinct in updates_per_batch)
+    assert sum(updates for updates, _ in updates_per_batch) == len(updates_per_batch) * STREAM_KEYS
+    for secret_id in secret_ids:
+        assert KeyItem.get(secret_id, consistent_read=True).last_access_time == newest[secret_id]
