@@ -1,0 +1,1 @@
+"""Benchmarks of the access-key service: figures printed with their budgets (docs/benchmarks.md)."""
