@@ -57,6 +57,7 @@ def secret_keys_without_kms(monkeypatch: pytest.MonkeyPatch) -> None:
     """`key_material.secret_key_of` as an in-memory fake: the key's ciphertext "decrypts" to SECRET_KEY."""
     decrypted = {ENCRYPTED_SECRET: SECRET_KEY}
     monkeypatch.setattr(authentication.key_material, "secret_key_of", lambda stored: decrypted[stored.encrypted_secret])
+    authentication.key_material.forget_all()
 
 
 class CamClient(abstract_client.AbstractClient):

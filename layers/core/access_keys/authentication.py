@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from access_keys import key_material, signing
 from access_keys.dal import key_store
 from access_keys.domain import AccessKey, Status, StoredKey
-from access_keys.errors import SecretIdNotFound, SignatureExpire, SignatureFailure
+from access_keys.errors import InvalidAuthorization, SecretIdNotFound, SignatureExpire, SignatureFailure
 
 MAX_CLOCK_SKEW_SECONDS = 300
 
@@ -34,7 +34,11 @@ def find_claimed_key(request: SignedRequest) -> StoredKey | None:
     Read before the header is fully checked, because even a malformed request names a key
     whose owner should see the attempt in its access records.
     """
-    secret_id = signing.claimed_secret_id(request.headers.get("authorization"))
+    header = request.headers.get("authorization")
+    try:
+        secret_id: str | None = signing.parse_authorization(header).secret_id  # memoised for verify()
+    except InvalidAuthorization:
+        secret_id = signing.claimed_secret_id(header)
     return key_store.get_key(secret_id) if secret_id else None
 
 
@@ -64,12 +68,10 @@ def verify(request: SignedRequest, stored: StoredKey | None, *, now: float) -> A
             f"The credential scope must be {expected_scope}: the UTC date of X-TC-Timestamp, "
             f"the service {signing.SERVICE} and {signing.TERMINATOR}."
         )
-    expected = signing.signature(
-        key_material.secret_key_of(stored),
-        date=authorization.date,
-        service=authorization.service,
-        terminator=authorization.terminator,
-        string_to_sign=signing.string_to_sign(timestamp, authorization.scope, canonical),
+    # The scope is the expected one, so the key for its date is the one to sign with.
+    expected = signing.signature_with_key(
+        key_material.signing_key_of(stored, authorization.date),
+        signing.string_to_sign(timestamp, authorization.scope, canonical),
     )
     if not signing.signatures_match(expected, authorization.signature):
         raise SignatureFailure()

@@ -1,7 +1,7 @@
 """SecretKeys at rest: KMS-encrypted under a context that binds each to its SecretId and owner.
 
-Decrypted SecretKeys are kept in this process's memory for a few minutes, so a warm
-verification makes no KMS call. The cache never decides whether a key may be used: the
+The signing keys derived from them are kept in this process's memory for a few minutes, so a
+warm verification makes no KMS call. The cache never decides whether a key may be used: the
 verifier reads the key's status from the table on every request.
 """
 
@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import time
 
+from access_keys import signing
 from access_keys.config import settings
 from access_keys.dal import kms
 from access_keys.domain import StoredKey
 
 _MAX_CACHED = 1024
-# SecretId -> (ciphertext it was decrypted from, SecretKey, monotonic expiry)
-_cache: dict[str, tuple[bytes, str, float]] = {}
+# (SecretId, UTC date) -> (ciphertext it was derived from, TC3 signing key, monotonic expiry).
+# Only derived keys are kept: each signs for one day and one service, while a SecretKey would
+# sign for ever. The SecretKey itself lives only as long as the derivation takes.
+_cache: dict[tuple[str, str], tuple[bytes, bytes, float]] = {}
 
 
 def _context(secret_id: str, uin: str) -> dict[str, str]:
@@ -28,18 +31,25 @@ def seal(secret_id: str, uin: str, secret_key: str) -> bytes:
 
 
 def secret_key_of(stored: StoredKey) -> str:
-    secret_id = stored.key.secret_id
+    """The key's SecretKey, decrypted by KMS. Not cached: see `signing_key_of`."""
+    return kms.decrypt(stored.encrypted_secret, _context(stored.key.secret_id, stored.key.uin))
+
+
+def signing_key_of(stored: StoredKey, date: str) -> bytes:
+    """The key's TC3 signing key for `date` (and the service `cam`), derived once per day and
+    kept a few minutes, so a warm verification makes no KMS call and derives nothing."""
+    entry = (stored.key.secret_id, date)
     now = time.monotonic()
-    cached = _cache.get(secret_id)
+    cached = _cache.get(entry)
     if cached and cached[0] == stored.encrypted_secret and cached[2] > now:
         return cached[1]
-    secret_key = kms.decrypt(stored.encrypted_secret, _context(secret_id, stored.key.uin))
-    if secret_id not in _cache and len(_cache) >= _MAX_CACHED:
+    derived = signing.signing_key(secret_key_of(stored), date)
+    if entry not in _cache and len(_cache) >= _MAX_CACHED:
         _cache.pop(next(iter(_cache)))
-    _cache[secret_id] = (stored.encrypted_secret, secret_key, now + settings().secret_cache_seconds)
-    return secret_key
+    _cache[entry] = (stored.encrypted_secret, derived, now + settings().secret_cache_seconds)
+    return derived
 
 
 def forget_all() -> None:
-    """Drop every cached SecretKey, as a cold start would."""
+    """Drop every cached signing key, as a cold start would."""
     _cache.clear()

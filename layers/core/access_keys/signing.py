@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from access_keys.errors import InvalidAuthorization
 
@@ -58,6 +59,7 @@ def claimed_secret_id(header: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+@lru_cache(maxsize=64)
 def parse_authorization(header: str | None) -> Authorization:
     """Parse `TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
 
@@ -121,7 +123,12 @@ def parse_timestamp(value: str | None) -> int:
 
 def utc_date(timestamp: int) -> str:
     """The `YYYY-MM-DD` of a Unix time, in UTC: the date a signature's scope must carry."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    return _date_of_day(timestamp // 86_400)
+
+
+@lru_cache(maxsize=8)
+def _date_of_day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
 
 
 def canonical_request(
@@ -159,21 +166,24 @@ def string_to_sign(timestamp: int, scope: str, canonical: str) -> str:
     return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
 
 
-def _signing_key(secret_key: str, date: str, service: str, terminator: str) -> bytes:
-    # Not cached: three HMACs cost microseconds, and a cache here would keep SecretKeys in memory
-    # past the few minutes that access_keys.key_material allows them.
+def signing_key(secret_key: str, date: str, service: str = SERVICE, terminator: str = TERMINATOR) -> bytes:
+    """The TC3 signing key: what a SecretKey signs with on one UTC date, for one service."""
     k_date = _hmac(("TC3" + secret_key).encode("utf-8"), date)
     k_service = _hmac(k_date, service)
     return _hmac(k_service, terminator)
 
 
 def _hmac(key: bytes, message: str) -> bytes:
-    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+    # hmac.digest is OpenSSL's one-shot HMAC, without the Python object hmac.new builds.
+    return hmac.digest(key, message.encode("utf-8"), "sha256")
+
+
+def signature_with_key(key: bytes, string_to_sign: str) -> str:
+    return _hmac(key, string_to_sign).hex()
 
 
 def signature(secret_key: str, *, date: str, service: str, terminator: str, string_to_sign: str) -> str:
-    key = _signing_key(secret_key, date, service, terminator)
-    return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return signature_with_key(signing_key(secret_key, date, service, terminator), string_to_sign)
 
 
 def signatures_match(expected: str, given: str) -> bool:
