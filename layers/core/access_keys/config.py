@@ -13,7 +13,8 @@ class Settings:
     records_table_name: str
     secrets_kms_key_id: str
     region: str | None
-    # The verifier caches decrypted SecretKeys this long, so a warm request makes no KMS call.
+    # The verifier keeps each key's derived signing key this long (never the SecretKey), so a warm
+    # request makes no KMS call.
     # The key's status is still read on every request: caching never delays a disable.
     secret_cache_seconds: int = 300
     # How many partitions one key's access records are spread over (see README, "Limits").
