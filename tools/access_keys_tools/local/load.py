@@ -79,7 +79,7 @@ def main() -> int:
     print(
         f"{arguments.clients} clients, {duration:.1f} s: {len(latencies)} signed GetAccessKey requests, "
         f"{len(latencies) / duration:.0f} req/s, latency p50 {cuts[49] * 1000:.0f} ms, "
-        f"p95 {cuts[94] * 1000:.0f} ms, {len(failures)} refused"
+        f"p95 {cuts[94] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms, {len(failures)} refused"
     )
     return 0 if not failures else 1
 
