@@ -124,6 +124,15 @@ def bootstrap_key(uin: str, description: str = "") -> Credentials:
     return Credentials(created.key.secret_id, created.secret_key)
 
 
+def second_key(api: Api, owner: Credentials, *, disabled: bool = False) -> str:
+    """A second key of the owner's account, made through the API (and disabled, if asked)."""
+    created = api.call("CreateAccessKey/create", owner, body={"Description": "second"})
+    secret_id = created.body["AccessKey"]["SecretId"]
+    if disabled:
+        api.call("UpdateAccessKey/disable", owner, secret_id=secret_id, body={"Status": "Inactive"})
+    return secret_id
+
+
 class AwsCalls:
     """Counts the service's AWS calls, by botocore event hooks on the clients the service uses.
 

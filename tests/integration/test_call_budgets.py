@@ -19,20 +19,13 @@ from typing import Any
 
 import pytest
 from figures import figure
-from harness import Api, AwsCalls, Credentials, StreamPump, bootstrap_key
+from harness import Api, AwsCalls, Credentials, StreamPump, bootstrap_key, second_key
 
 from access_keys import key_material
 from access_keys.dal.models import KeyItem
 from access_keys_tools.events import load_event
 
 VERIFY = Counter({"dynamodb:GetItem": 1, "dynamodb:PutItem": 1})
-
-
-def _second_key(api: Api, owner: Credentials, *, disabled: bool = False) -> str:
-    secret_id = api.call("CreateAccessKey/create", owner, body={"Description": "second"}).body["AccessKey"]["SecretId"]
-    if disabled:
-        api.call("UpdateAccessKey/disable", owner, secret_id=secret_id, body={"Status": "Inactive"})
-    return secret_id
 
 
 @dataclass(frozen=True)
@@ -65,19 +58,19 @@ OPERATIONS = [
     Operation(
         "GetAccessKey (other key)",
         "GetAccessKey/get",
-        lambda api, owner: {"secret_id": _second_key(api, owner)},
+        lambda api, owner: {"secret_id": second_key(api, owner)},
         Counter({"dynamodb:GetItem": 1}),
     ),
     Operation(
         "UpdateAccessKey",
         "UpdateAccessKey/disable",
-        lambda api, owner: {"secret_id": _second_key(api, owner), "body": {"Status": "Inactive"}},
+        lambda api, owner: {"secret_id": second_key(api, owner), "body": {"Status": "Inactive"}},
         Counter({"dynamodb:UpdateItem": 1}),  # exists-and-owned is the write's own condition
     ),
     Operation(
         "DeleteAccessKey",
         "DeleteAccessKey/delete",
-        lambda api, owner: {"secret_id": _second_key(api, owner, disabled=True)},
+        lambda api, owner: {"secret_id": second_key(api, owner, disabled=True)},
         Counter({"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1}),  # the key; delete + count + tombstone
     ),
     Operation(

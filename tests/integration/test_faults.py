@@ -12,7 +12,8 @@ AccessRecordsLost metric, so that a retry never repeats a create that happened.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +24,11 @@ from harness import (
     Api,
     AwsCalls,
     Credentials,
-    Response,
     bootstrap_key,
     fresh_service,
     invariant_violations,
     scan_table,
+    second_key,
 )
 
 from access_keys import key_material
@@ -46,13 +47,6 @@ class Scenario:
     prepare: Callable[[Api, Credentials], dict[str, Any]]
 
 
-def _second_key(api: Api, owner: Credentials, *, disabled: bool) -> str:
-    secret_id = api.call("CreateAccessKey/create", owner, body={"Description": "second"}).body["AccessKey"]["SecretId"]
-    if disabled:
-        api.call("UpdateAccessKey/disable", owner, secret_id=secret_id, body={"Status": "Inactive"})
-    return secret_id
-
-
 SCENARIOS = [
     Scenario("CreateAccessKey", "CreateAccessKey/create", 201, lambda api, owner: {"body": {"Description": "new"}}),
     Scenario("ListAccessKeys", "ListAccessKeys/list", 200, lambda api, owner: {}),
@@ -61,13 +55,13 @@ SCENARIOS = [
         "UpdateAccessKey",
         "UpdateAccessKey/disable",
         200,
-        lambda api, owner: {"secret_id": _second_key(api, owner, disabled=False), "body": {"Status": "Inactive"}},
+        lambda api, owner: {"secret_id": second_key(api, owner, disabled=False), "body": {"Status": "Inactive"}},
     ),
     Scenario(
         "DeleteAccessKey",
         "DeleteAccessKey/delete",
         200,
-        lambda api, owner: {"secret_id": _second_key(api, owner, disabled=True)},
+        lambda api, owner: {"secret_id": second_key(api, owner, disabled=True)},
     ),
     Scenario("ListAccessRecords", "ListAccessRecords/list", 200, lambda api, owner: {"secret_id": owner.secret_id}),
 ]
@@ -125,11 +119,9 @@ CONDITIONAL_ANSWERS = {
 injected: list[str] = []
 
 
-def _call(api: Api, scenario: Scenario, owner: Credentials, arguments: dict[str, Any]) -> Response:
-    return api.call(scenario.event, owner, **arguments)
-
-
-def _calls_of(scenario: Scenario) -> list[str]:
+@contextmanager
+def _prepared(scenario: Scenario) -> Iterator[tuple[Api, Credentials, dict[str, Any], AwsCalls]]:
+    """A fresh account prepared for the scenario, a cold secret cache, and a call recorder."""
     with fresh_service():
         api = Api()
         owner = bootstrap_key("100000000001", "owner")
@@ -137,9 +129,14 @@ def _calls_of(scenario: Scenario) -> list[str]:
         key_material.forget_all()
         recorder = AwsCalls()
         try:
-            response = _call(api, scenario, owner, arguments)
+            yield api, owner, arguments, recorder
         finally:
             recorder.close()
+
+
+def _calls_of(scenario: Scenario) -> list[str]:
+    with _prepared(scenario) as (api, owner, arguments, recorder):
+        response = api.call(scenario.event, owner, **arguments)
         assert response.status == scenario.success, response.raw_body
         return recorder.calls
 
@@ -171,18 +168,10 @@ def test_a_failed_aws_call_gets_a_clear_answer_leaves_no_partial_state_and_a_ret
     if not targets:
         pytest.skip(f"{scenario.operation} makes no call a {fault.name} applies to")
     for position, call in targets:
-        with fresh_service():
-            api = Api()
-            owner = bootstrap_key("100000000001", "owner")
-            arguments = scenario.prepare(api, owner)
-            key_material.forget_all()
-            recorder = AwsCalls()
+        with _prepared(scenario) as (api, owner, arguments, recorder):
             fault.inject(recorder, position, call)
             capsys.readouterr()
-            try:
-                response = _call(api, scenario, owner, arguments)
-            finally:
-                recorder.close()
+            response = api.call(scenario.event, owner, **arguments)
             injected.append(f"{scenario.operation}:{call}#{position}:{fault.name}")
             where = f"{fault.name} in {call} (call {position} of {sequence})"
 
@@ -207,7 +196,7 @@ def test_a_failed_aws_call_gets_a_clear_answer_leaves_no_partial_state_and_a_ret
             if not continue_with_retry:
                 continue
 
-            retried = _call(api, scenario, owner, arguments)
+            retried = api.call(scenario.event, owner, **arguments)
 
             assert retried.status == scenario.success, f"retry after {where}: {retried.raw_body}"
             assert invariant_violations() == [], f"retry after {where}"
@@ -224,7 +213,7 @@ def test_the_fault_suite_injected_a_fault_into_every_call(request: pytest.Fixtur
 def test_a_delete_whose_condition_keeps_failing_on_an_inactive_key_is_an_internal_error(
     api: Api, alice: Credentials, aws_calls: AwsCalls
 ) -> None:
-    secret_id = _second_key(api, alice, disabled=True)
+    secret_id = second_key(api, alice, disabled=True)
     aws_calls.reset()
     aws_calls.fail_next(
         "dynamodb:TransactWriteItems",

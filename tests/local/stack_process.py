@@ -7,12 +7,18 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from access_keys_tools.template import PROJECT_ROOT
 
 BANNER_END = "Then:"
+
+
+def unique_uin() -> str:
+    """An account of its own for a test, on a stack that other tests share."""
+    return f"local-{uuid.uuid4().hex[:12]}"
 
 
 def free_port() -> int:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import ignored_auth
-from test_local_stack import unique_uin
+from stack_process import unique_uin
 
 from access_keys import signing
 from access_keys_tools.client import AccessKeysClient

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import LocalStack
-from stack_process import free_port
-from test_local_stack import unique_uin
+from stack_process import free_port, unique_uin
 
 from access_keys_tools.cli import main
 from access_keys_tools.client import AccessKeysClient, ApiError, ClientError

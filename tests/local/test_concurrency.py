@@ -18,7 +18,7 @@ from typing import Any
 
 from conftest import LocalStack
 from figures import figure
-from test_local_stack import unique_uin
+from stack_process import unique_uin
 
 from access_keys_tools.client import AccessKeysClient, ApiError
 from access_keys_tools.local import names

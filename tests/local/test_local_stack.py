@@ -12,22 +12,17 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import ACCESS_KEYS, LocalStack
-from stack_process import StackProcess, free_port, stack_environment
+from stack_process import StackProcess, free_port, stack_environment, unique_uin
 
 from access_keys import signing
 from access_keys_tools.client import AccessKeysClient, ApiError
 from access_keys_tools.template import PROJECT_ROOT, resources_of_type
 
 LAST_ACCESS_WITHIN_SECONDS = 2.0
-
-
-def unique_uin() -> str:
-    return f"local-{uuid.uuid4().hex[:12]}"
 
 
 def raw_request(url: str, method: str = "GET", body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:

@@ -40,9 +40,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from access_keys_tools.local import names
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+DESCRIPTION_HELP = "up to 1024 letters, digits, spaces and + = , . @ : / - _"
 SAVE_PROFILE_HELP = "also save the new key as this profile of the profile file (0600), for later commands"
 
 
@@ -86,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     create = command("create", "create a key; its SecretKey is shown this once")
-    create.add_argument("--description", default="", help="up to 1024 letters, digits, spaces and + = , . @ : / - _")
+    create.add_argument("--description", default="", help=DESCRIPTION_HELP)
     create.add_argument("--save-profile", metavar="NAME", help=SAVE_PROFILE_HELP)
     command("list", "list your keys, oldest first")
     for name, help_text in (
@@ -109,15 +112,13 @@ def _parser() -> argparse.ArgumentParser:
         description="Create an access key for an account and print it, SecretKey included, once.",
     )
     admin_create.add_argument("--uin", required=True, help="the owning account: 1 to 64 letters, digits, '-' or '_'")
-    admin_create.add_argument(
-        "--description", default="", help="up to 1024 letters, digits, spaces and + = , . @ : / - _"
-    )
+    admin_create.add_argument("--description", default="", help=DESCRIPTION_HELP)
     admin_create.add_argument(
         "--local",
         nargs="?",
-        const="http://127.0.0.1:3001",
+        const=names.aws_url(),
         metavar="URL",
-        help="use the local stack of `make run` (its moto at URL, default http://127.0.0.1:3001) "
+        help=f"use the local stack of `make run` (its moto at URL, default {names.aws_url()}) "
         "instead of the environment's tables and KMS key",
     )
     admin_create.add_argument("--save-profile", metavar="NAME", help=SAVE_PROFILE_HELP)
@@ -316,9 +317,7 @@ def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
 
 def _admin_create_key(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
     if arguments.local is not None:
-        from access_keys_tools.local.names import service_environment
-
-        os.environ.update(service_environment(arguments.local.rstrip("/")))
+        os.environ.update(names.service_environment(arguments.local.rstrip("/")))
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "access-keys")  # as the functions' logs say
 
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import select
 import subprocess
@@ -27,8 +26,6 @@ from typing import Any
 
 from access_keys_tools.local import names
 from access_keys_tools.template import PROJECT_ROOT, load_template, resolve, resources_of_type
-
-log = logging.getLogger("access_keys_tools.local")
 
 # How long Lambda gives a function's init phase before it fails the invocation.
 INIT_TIMEOUT_SECONDS = 10.0
