@@ -4,11 +4,10 @@ from dataclasses import asdict
 from typing import Any
 
 from access_keys import cleanup
-from access_keys.observability import logger, metrics, tracer
+from access_keys.observability import logger, metrics
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     outcome = cleanup.run_cleanup(cleanup.Deadline(context.get_remaining_time_in_millis))

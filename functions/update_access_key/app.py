@@ -5,11 +5,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from access_keys import keys, validation
 from access_keys.api import ApiRequest, Reply, endpoint
 from access_keys.domain import AccessKey
-from access_keys.observability import logger, metrics, tracer
+from access_keys.observability import logger, metrics
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 @endpoint("UpdateAccessKey")
 def lambda_handler(request: ApiRequest, caller: AccessKey) -> Reply:

@@ -130,11 +130,11 @@ def test_records_older_than_90_days_are_hidden_even_when_nothing_newer_exists(ap
 
 
 def test_the_newest_20_are_merged_across_all_shards_of_a_busy_key(api: Api, alice: Credentials):
-    # Given 40 records of one key, spread over its shards by RequestId
+    # Given 160 records of one key, spread over all its shards by RequestId
     key = AccessKey(alice.secret_id, "100000000001", Status.ACTIVE, 0, "")
     now = now_ms()
-    for index in range(40):
-        _write_record(key, f"busy-{index:02d}", now - 100_000 + index * 7, action="GetAccessKey")
+    for index in range(160):
+        _write_record(key, f"busy-{index:03d}", now - 100_000 + index * 7, action="GetAccessKey")
     shards = {item["SecretIdShard"]["S"] for item in scan_table(settings().records_table_name)}
     assert len(shards) == settings().record_shards
 
@@ -142,4 +142,4 @@ def test_the_newest_20_are_merged_across_all_shards_of_a_busy_key(api: Api, alic
     shown = _records(api, alice)
 
     # Then the 20 newest of all shards come back, newest first
-    assert [record["RequestId"] for record in shown] == [f"busy-{index:02d}" for index in range(39, 19, -1)]
+    assert [record["RequestId"] for record in shown] == [f"busy-{index:03d}" for index in range(159, 139, -1)]

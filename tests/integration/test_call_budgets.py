@@ -10,6 +10,8 @@ so they are asserted here rather than timed.
 from __future__ import annotations
 
 import copy
+import os
+import random
 import time
 import uuid
 from collections import Counter
@@ -19,10 +21,12 @@ from typing import Any
 
 import pytest
 from figures import figure
-from harness import Api, AwsCalls, Credentials, StreamPump, bootstrap_key, second_key
+from harness import Api, AwsCalls, Credentials, StreamPump, bootstrap_key, scan_table, second_key
 
-from access_keys import key_material
-from access_keys.dal.models import KeyItem
+from access_keys import key_material, records
+from access_keys.config import settings
+from access_keys.dal.models import AccessRecordItem, KeyItem
+from access_keys.domain import AccessKey, Status
 from access_keys_tools.events import load_event
 
 VERIFY = Counter({"dynamodb:GetItem": 1, "dynamodb:PutItem": 1})
@@ -77,7 +81,7 @@ OPERATIONS = [
         "ListAccessRecords",
         "ListAccessRecords/list",
         lambda api, owner: {"secret_id": owner.secret_id},
-        Counter({"dynamodb:Query": 4}),  # one per record shard, merged
+        Counter({"dynamodb:Query": 16}),  # one per record shard, merged
     ),
 ]
 
@@ -114,7 +118,7 @@ STREAM_BATCH = 100
 def _stream_record(template: dict[str, Any], secret_id: str, access_time: int, sequence: int) -> dict[str, Any]:
     record = copy.deepcopy(template)
     request_id = str(uuid.uuid4())
-    shard = f"{secret_id}#{sequence % 4:02d}"
+    shard = f"{secret_id}#{sequence % 16:02d}"
     sort_key = f"{access_time:013d}#{request_id}"
     image = record["dynamodb"]["NewImage"]
     image["SecretIdShard"] = {"S": shard}
@@ -163,3 +167,95 @@ def test_the_stream_makes_one_update_per_distinct_key_per_batch(
     assert sum(updates for updates, _ in updates_per_batch) == len(updates_per_batch) * STREAM_KEYS
     for secret_id in secret_ids:
         assert KeyItem.get(secret_id, consistent_read=True).last_access_time == newest[secret_id]
+
+
+HOT_KEY_RECORDS = int(os.environ.get("HOT_KEY_RECORDS", "2000"))
+HOT_KEY_RATE = 10_000  # records per second, all of one key
+PARTITION_WRITES_PER_SECOND = 1_000  # what one DynamoDB partition accepts
+READ_UNIT_BYTES = 4096
+
+
+def _item_bytes(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values (numbers at most 21 bytes)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        ((kind, content),) = value.items()
+        if kind == "S":
+            size += len(content.encode())
+        elif kind == "N":
+            size += min(21, len(content.lstrip("-").replace(".", "")) // 2 + 1)
+        elif kind == "B":
+            size += len(content)
+        else:
+            raise AssertionError(f"no size rule for {kind}")
+    return size
+
+
+class QueryReads:
+    """The read units of each records-table Query, from the items it returned (consistent reads)."""
+
+    def __init__(self) -> None:
+        self.queries: list[tuple[int, int]] = []  # (items, read units)
+        self._client = AccessRecordItem._get_connection().connection.client
+        self._client.meta.events.register("after-call.dynamodb.Query", self._after_query)
+
+    def _after_query(self, parsed: dict[str, Any], **_: Any) -> None:
+        items = parsed.get("Items", [])
+        self.queries.append((len(items), -(-sum(_item_bytes(item) for item in items) // READ_UNIT_BYTES)))
+
+    def close(self) -> None:
+        self._client.meta.events.unregister("after-call.dynamodb.Query", self._after_query)
+
+
+REQUEST_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def test_one_hot_key_at_10000_records_a_second_stays_under_one_partitions_write_limit(api: Api) -> None:
+    owner = bootstrap_key("100000000031", "hot")
+    key = AccessKey(owner.secret_id, "100000000031", Status.ACTIVE, 0, "")
+    # API Gateway's request ids look like `Abc1234567890=`; these are as random, and the same each run.
+    rng = random.Random(6)  # noqa: S311 - repeatable ids, not secrets
+    second = 1_795_721_444_000
+    checkpoints = (1_000, HOT_KEY_RECORDS)
+    reads = QueryReads()
+    read_units = []
+    try:
+        for index in range(HOT_KEY_RECORDS):
+            records.record_access(
+                key,
+                action="GetAccessKey",
+                error_code=None,
+                source_ip="198.51.100.7",
+                user_agent="tencentcloud-sdk-python/3.0.1400",
+                request_id="".join(rng.choices(REQUEST_ID_ALPHABET, k=14)) + "=",
+                access_time=second + index * 1000 // HOT_KEY_RATE,
+            )
+            if index + 1 in checkpoints:
+                reads.queries.clear()
+                response = api.call("ListAccessRecords/list", owner, secret_id=owner.secret_id)
+                assert response.status == 200
+                assert len(response.body["AccessRecords"]) == 20
+                read_units.append(sum(units for _, units in reads.queries))
+        queries = list(reads.queries)
+    finally:
+        reads.close()
+
+    per_partition = Counter(
+        item["SecretIdShard"]["S"]
+        for item in scan_table(settings().records_table_name)
+        if item["SecretId"]["S"] == owner.secret_id and item["RequestId"]["S"].endswith("=")
+    )
+    busiest_rate = max(per_partition.values()) / HOT_KEY_RECORDS * HOT_KEY_RATE
+    figure(
+        f"hot key: {HOT_KEY_RECORDS:,} records of one key at {HOT_KEY_RATE:,}/s over {len(per_partition)} partitions: "
+        f"busiest partition {busiest_rate:,.0f} writes/s (budget <= {PARTITION_WRITES_PER_SECOND:,}); "
+        f"newest-20 read: {len(queries)} queries of <= {max(items for items, _ in queries)} items each, "
+        f"{read_units[0]} read units with {checkpoints[0]:,} records stored, {read_units[1]} with {checkpoints[1]:,}"
+    )
+    assert len(per_partition) == settings().record_shards
+    assert busiest_rate <= PARTITION_WRITES_PER_SECOND
+    # Each shard's query reads at most its 20 newest items, so the cost does not grow with the key's records.
+    assert len(queries) == settings().record_shards
+    assert all(items <= 20 for items, _ in queries)
+    assert read_units[0] == read_units[1]

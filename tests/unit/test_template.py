@@ -257,12 +257,25 @@ def test_functions_run_python_3_13_on_arm64() -> None:
         assert function["Properties"].get("Architectures", ["arm64"]) == ["arm64"], name
 
 
-def test_layer_is_built_for_python_3_13_on_arm64() -> None:
+def test_layer_is_built_by_its_makefile_for_python_3_13_on_arm64() -> None:
     layer = resources_of_type("AWS::Serverless::LayerVersion")["ServiceLayer"]
+    makefile = (PROJECT_ROOT / layer["Properties"]["ContentUri"] / "Makefile").read_text()
 
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
-    assert layer["Metadata"].get("BuildArchitecture") == "arm64"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-ServiceLayer:" in makefile
+    # The wheels are those of the functions' platform; tests/build checks what the build holds.
+    assert "--platform manylinux2014_aarch64" in makefile
+    assert "--python-version 3.13" in makefile
     assert "python3.13" in layer["Properties"]["CompatibleRuntimes"]
+    assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+@pytest.mark.parametrize("function_name", sorted(functions()))
+def test_each_function_is_built_by_the_functions_makefile(function_name: str) -> None:
+    metadata = functions()[function_name].get("Metadata", {})
+
+    assert metadata == {"BuildMethod": "makefile", "ContextPath": "functions"}
+    assert "build-%Function:" in (PROJECT_ROOT / "functions" / "Makefile").read_text()
 
 
 # ------------------------------------------------------------------------------------- logs

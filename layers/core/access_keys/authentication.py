@@ -62,14 +62,17 @@ def verify(request: SignedRequest, stored: StoredKey | None, *, now: float) -> A
     if stored.key.status is not Status.ACTIVE:
         raise SecretIdNotFound()
 
-    expected_scope = f"{signing.utc_date(timestamp)}/{signing.SERVICE}/{signing.TERMINATOR}"
-    if authorization.scope != expected_scope:
+    if (
+        authorization.date != signing.utc_date(timestamp)
+        or authorization.service != signing.SERVICE
+        or authorization.terminator != signing.TERMINATOR
+    ):
         raise SignatureFailure(
-            f"The credential scope must be {expected_scope}: the UTC date of X-TC-Timestamp, "
-            f"the service {signing.SERVICE} and {signing.TERMINATOR}."
+            f"The credential scope must be {signing.utc_date(timestamp)}/{signing.SERVICE}/{signing.TERMINATOR}: "
+            f"the UTC date of X-TC-Timestamp, the service {signing.SERVICE} and {signing.TERMINATOR}."
         )
     # The scope is the expected one, so the key for its date is the one to sign with.
-    expected = signing.signature_with_key(
+    expected = signing.signature_with_keyed(
         key_material.signing_key_of(stored, authorization.date),
         signing.string_to_sign(timestamp, authorization.scope, canonical),
     )

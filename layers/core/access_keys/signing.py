@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -41,10 +41,10 @@ class Authorization:
     terminator: str
     signed_headers: tuple[str, ...]
     signature: str
+    scope: str = field(init=False)  # `date/service/terminator`, joined once at parse time
 
-    @property
-    def scope(self) -> str:
-        return f"{self.date}/{self.service}/{self.terminator}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scope", f"{self.date}/{self.service}/{self.terminator}")
 
 
 def claimed_secret_id(header: str | None) -> str | None:
@@ -106,6 +106,7 @@ def parse_authorization(header: str | None) -> Authorization:
     return Authorization(secret_id, date, service, terminator, signed_headers, signature)
 
 
+@lru_cache(maxsize=64)
 def parse_timestamp(value: str | None) -> int:
     """The X-TC-Timestamp header as Unix seconds.
 
@@ -144,25 +145,18 @@ def canonical_request(
 
     Raises InvalidAuthorization when a signed header is not in the request.
     """
-    lines = []
-    for name in signed_headers:
-        if name not in headers:
-            raise InvalidAuthorization(f"The signed header {name} is not in the request.")
-        lines.append(f"{name}:{headers[name].strip().lower()}\n")
-    return "\n".join(
-        [
-            method.upper(),
-            path,
-            query,
-            "".join(lines),
-            ";".join(signed_headers),
-            hashlib.sha256(body).hexdigest(),
-        ]
+    try:
+        header_lines = "".join([f"{name}:{headers[name].strip().lower()}\n" for name in signed_headers])
+    except KeyError as missing:
+        raise InvalidAuthorization(f"The signed header {missing.args[0]} is not in the request.") from None
+    return (
+        f"{method.upper()}\n{path}\n{query}\n{header_lines}\n"
+        f"{';'.join(signed_headers)}\n{hashlib.sha256(body).hexdigest()}"
     )
 
 
 def string_to_sign(timestamp: int, scope: str, canonical: str) -> str:
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
     return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
 
 
@@ -178,8 +172,21 @@ def _hmac(key: bytes, message: str) -> bytes:
     return hmac.digest(key, message.encode("utf-8"), "sha256")
 
 
+def keyed(key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 already keyed with `key`: copying it skips hashing the key's pads again,
+    which is a third of what one signature costs. For a verifier that keeps signing keys."""
+    return hmac.new(key, digestmod=hashlib.sha256)
+
+
 def signature_with_key(key: bytes, string_to_sign: str) -> str:
     return _hmac(key, string_to_sign).hex()
+
+
+def signature_with_keyed(key: hmac.HMAC, string_to_sign: str) -> str:
+    """The hex signature of `string_to_sign` under a signing key that is already `keyed`."""
+    mac = key.copy()
+    mac.update(string_to_sign.encode())
+    return mac.hexdigest()
 
 
 def signature(secret_key: str, *, date: str, service: str, terminator: str, string_to_sign: str) -> str:
@@ -188,7 +195,8 @@ def signature(secret_key: str, *, date: str, service: str, terminator: str, stri
 
 def signatures_match(expected: str, given: str) -> bool:
     """Compare in constant time, so timing tells an attacker nothing about the right signature."""
-    return hmac.compare_digest(expected.encode("ascii"), given.encode("ascii"))
+    # Both are ASCII: `expected` is a hexdigest and `given` matched the signature's pattern.
+    return hmac.compare_digest(expected, given)
 
 
 def sign(

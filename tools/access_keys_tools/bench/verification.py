@@ -91,7 +91,7 @@ def measure(rounds: int, number: int) -> dict[str, float]:
     date = signing.utc_date(timestamp)
     key_material._cache[(SECRET_ID, date)] = (
         stored.encrypted_secret,
-        signing.signing_key(SECRET_KEY, date),
+        signing.keyed(signing.signing_key(SECRET_KEY, date)),
         time.monotonic() + 3600,
     )
     with warnings.catch_warnings():

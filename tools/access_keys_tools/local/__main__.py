@@ -7,6 +7,8 @@ Settings come from the environment, so that `make run PORT=3005` works:
     CLEANUP_INTERVAL   seconds between runs of the scheduled functions (default 300; deployed: daily)
     FUNCTION_CONCURRENCY  most execution environments per function (default 4)
     LOG_LEVEL          the functions' LogLevel parameter (default: template.yaml's)
+    BUILD_DIR          run the functions from what `make build` (sam build) wrote, e.g. .aws-sam/build,
+                       instead of from the source folders (default: the sources)
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from types import FrameType
 
 from access_keys_tools.local import names
@@ -25,7 +28,7 @@ from access_keys_tools.local import names
 EXIT_FAILED = 1
 
 
-def _settings() -> dict[str, int | float | str | None]:
+def _settings() -> dict[str, int | float | str | Path | None]:
     interval = os.environ.get("CLEANUP_INTERVAL", "").strip() or "300"
     concurrency = os.environ.get("FUNCTION_CONCURRENCY", "").strip() or "4"
     try:
@@ -36,12 +39,16 @@ def _settings() -> dict[str, int | float | str | None]:
         raise ValueError(f"CLEANUP_INTERVAL={interval!r} is not a positive number of seconds")
     if not concurrency.isdigit() or int(concurrency) < 1:
         raise ValueError(f"FUNCTION_CONCURRENCY={concurrency!r} is not a positive whole number")
+    build_dir = os.environ.get("BUILD_DIR", "").strip()
+    if build_dir and not (Path(build_dir) / "template.yaml").is_file():
+        raise ValueError(f"BUILD_DIR={build_dir!r} holds no sam build output: run `make build` first")
     return {
         "port": names.port_from_environment("PORT", names.DEFAULT_PORT),
         "aws_port": names.port_from_environment("MOTO_PORT", names.DEFAULT_AWS_PORT),
         "cleanup_interval": seconds,
         "concurrency": int(concurrency),
         "log_level": os.environ.get("LOG_LEVEL", "").strip().upper() or None,
+        "build_dir": Path(build_dir).resolve() if build_dir else None,
     }
 
 

@@ -52,6 +52,8 @@ class FunctionSpec:
     layer_dirs: tuple[Path, ...]
     reserved_concurrency: int | None
     events: dict[str, Any]
+    # Built by `sam build`: the worker then sees the artifacts and the standard library only.
+    built: bool = False
 
     @property
     def function_name(self) -> str:
@@ -62,12 +64,19 @@ class FunctionSpec:
         return self.logical_id.removesuffix("Function")
 
 
-def function_specs(values: dict[str, Any]) -> dict[str, FunctionSpec]:
-    """Every AWS::Serverless::Function of the template, with Globals applied and `values` resolved."""
+def function_specs(values: dict[str, Any], build_dir: Path | None = None) -> dict[str, FunctionSpec]:
+    """Every AWS::Serverless::Function of the template, with Globals applied and `values` resolved.
+
+    With `build_dir` (what `sam build` wrote, e.g. .aws-sam/build), each function runs its built
+    artifact and layers, laid out as on Lambda, instead of the source folders.
+    """
     template = load_template()
     defaults = template.get("Globals", {}).get("Function", {})
     layers = resources_of_type("AWS::Serverless::LayerVersion")
-    layer_dirs = {name: PROJECT_ROOT / layer["Properties"]["ContentUri"] for name, layer in layers.items()}
+    if build_dir is None:
+        layer_dirs = {name: PROJECT_ROOT / layer["Properties"]["ContentUri"] for name, layer in layers.items()}
+    else:
+        layer_dirs = {name: build_dir / name / "python" for name in layers}
     specs = {}
     for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
         properties = {**defaults, **resource["Properties"]}
@@ -79,7 +88,7 @@ def function_specs(values: dict[str, Any]) -> dict[str, FunctionSpec]:
         environment = resolve(variables, {**parameters, **values})
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
-            code_dir=PROJECT_ROOT / properties["CodeUri"],
+            code_dir=PROJECT_ROOT / properties["CodeUri"] if build_dir is None else build_dir / logical_id,
             handler=properties["Handler"],
             timeout=int(properties.get("Timeout", 3)),
             memory_size=int(properties.get("MemorySize", 128)),
@@ -87,6 +96,7 @@ def function_specs(values: dict[str, Any]) -> dict[str, FunctionSpec]:
             layer_dirs=tuple(layer_dirs[layer["Ref"]] for layer in properties.get("Layers", [])),
             reserved_concurrency=properties.get("ReservedConcurrentExecutions"),
             events=properties.get("Events", {}),
+            built=build_dir is not None,
         )
     return specs
 
@@ -98,7 +108,9 @@ class Worker:
         self.spec = spec
         self._process = _SPAWNER.submit(
             subprocess.Popen,
-            [sys.executable, "-m", "access_keys_tools.local.worker"],
+            # -S: no site-packages for a built function, so that nothing it imports can come
+            # from this project's venv instead of its artifact.
+            [sys.executable, *(["-S"] if spec.built else []), "-m", "access_keys_tools.local.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -264,6 +276,8 @@ class FunctionPool:
 def worker_environment(spec: FunctionSpec, aws_endpoint: str) -> dict[str, str]:
     """What a Lambda execution environment of this function sees, pointed at the local AWS."""
     python_path = [str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs)]
+    if spec.built:
+        python_path.append(str(PROJECT_ROOT / "tools"))  # the worker loop itself, standard library only
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -51,6 +52,7 @@ class LocalStack:
         cleanup_interval: float = 300,
         concurrency: int = 4,
         log_level: str | None = None,
+        build_dir: Path | None = None,
     ) -> None:
         # Both ports are taken before anything starts, so a clash leaves nothing behind.
         self.moto = _bind(aws_port, "MOTO_PORT", lambda: MotoServer(aws_port))
@@ -58,6 +60,7 @@ class LocalStack:
         self._cleanup_interval = cleanup_interval
         self._concurrency = concurrency
         self._log_level = log_level
+        self._build_dir = build_dir
         try:
             self.server = _bind(port, "PORT", lambda: GatewayServer(port, Gateway([], self._invoke)))
         except PortInUse:
@@ -78,7 +81,7 @@ class LocalStack:
         values = dict(resources.values)
         if self._log_level:
             values["LogLevel"] = self._log_level
-        self.specs = function_specs(values)
+        self.specs = function_specs(values, self._build_dir)
         for logical_id, spec in self.specs.items():
             self.pools[logical_id] = FunctionPool(spec, worker_environment(spec, self.moto.url), self._concurrency)
 
@@ -133,6 +136,7 @@ class LocalStack:
             f"  API       {self.url}   routes and handlers of template.yaml, one worker process per environment",
             f"  AWS       {self.moto.url}   moto: DynamoDB, DynamoDB Streams, KMS",
             "  Data      in memory only: every key and record is gone when this stops",
+            *([f"  Code      the artifacts of `sam build` in {self._build_dir}"] if self._build_dir else []),
             f"  Triggers  last access from the records stream (about 1 s); cleanup every {self._cleanup_interval:g} s",
             "",
             "Create the first key, in another terminal in this folder:",

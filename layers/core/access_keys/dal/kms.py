@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from functools import cache
 
-import botocore.session
 from botocore.client import BaseClient
 
 from access_keys.config import settings
+from access_keys.dal import aws
 from access_keys.dal.throttling import throttling_as_request_limit
 
 
 @cache
 def _client() -> BaseClient:
-    # botocore alone: importing boto3 as well would only add to every cold start.
-    return botocore.session.get_session().create_client("kms", region_name=settings().region)
+    return aws.session().create_client("kms", region_name=settings().region)
 
 
 def encrypt(plaintext: str, context: dict[str, str]) -> bytes:

@@ -19,6 +19,7 @@ from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE, STREAM_NEW_IMAGE
 from pynamodb.models import Model
 
 from access_keys.config import settings
+from access_keys.dal import aws
 
 ACCOUNT_PREFIX = "ACCOUNT#"
 TOMBSTONE_PREFIX = "DELETED#"
@@ -144,8 +145,15 @@ class AccessRecordItem(Model):
 
 @cache
 def bind_tables() -> None:
-    """Point the models at the tables of this deployment, once per process."""
+    """Point the models at the tables of this deployment, once per process, all through one client.
+
+    pynamodb gives each model class a connection with a botocore session and client of its own.
+    Each new session parses AWS's model files again (about 45 ms a client on a cold start), and
+    each client opens its own HTTPS connection. So the models share one client, made from the
+    process's one session (`aws.session`): one parse, and one warm connection for both tables.
+    """
     config = settings()
+    client = None
     for model, table_name in (
         (KeyItem, config.keys_table_name),
         (AccountItem, config.keys_table_name),
@@ -156,3 +164,10 @@ def bind_tables() -> None:
         model.Meta.table_name = table_name
         if config.region:
             model.Meta.region = config.region
+        connection = model._get_connection().connection
+        if client is None:
+            # pynamodb 6 has no setting for either; tests/unit/test_aws_clients.py pins this down.
+            connection._local.session = aws.session()
+            client = connection.client
+        else:
+            connection._client = client
