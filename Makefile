@@ -11,12 +11,13 @@ export SAM_CLI_TELEMETRY := 0
 PYTHON313 ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: help run test reliability lint validate pytest build lock clean
+.PHONY: help run test reliability bench lint validate pytest build lock clean
 
 help:
 	@echo "make run      create .venv if needed, then serve the API locally at http://127.0.0.1:3000 (PORT=...)"
 	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, checkov, pytest"
 	@echo "make reliability  the slow versions of the reliability suites (docs/reliability.md), figures at the end"
+	@echo "make bench    make build, then every performance figure with its budget, written to docs/benchmarks.md"
 	@echo "make build    sam build without Docker (python3.13 from .venv on PATH)"
 	@echo "make lock     re-resolve requirements-dev.in into requirements-dev.txt"
 	@echo "make clean    remove .venv and .aws-sam"
@@ -80,6 +81,10 @@ reliability: $(BIN)/.installed
 
 build: $(BIN)/.installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build
+
+# docs/benchmarks.md: the figures of what `sam build` ships, each with its budget.
+bench: build
+	$(BIN)/python -m access_keys_tools.bench
 
 lock: $(BIN)/.installed
 	rm -rf $(VENV)-lock && $(PYTHON313) -m venv $(VENV)-lock

@@ -14,7 +14,6 @@ _ENVIRONMENT = {
     "SECRETS_KMS_KEY_ID": "alias/access-keys-test",
     "POWERTOOLS_SERVICE_NAME": "access-keys",
     "POWERTOOLS_METRICS_NAMESPACE": "AccessKeysTest",
-    "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_DEV": "false",
 }
 for _name, _value in _ENVIRONMENT.items():

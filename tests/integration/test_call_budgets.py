@@ -259,3 +259,30 @@ def test_one_hot_key_at_10000_records_a_second_stays_under_one_partitions_write_
     assert len(queries) == settings().record_shards
     assert all(items <= 20 for items, _ in queries)
     assert read_units[0] == read_units[1]
+
+
+def test_the_largest_ascii_items_cost_one_request_unit_each(api: Api) -> None:
+    """The cost figures count 1 read unit per verification (key item < 4 KB) and 1 write unit
+    per access record (< 1 KB). Both hold for the largest items ASCII text makes."""
+    owner = bootstrap_key("100000000041", "d" * 1024)
+    key = AccessKey(owner.secret_id, "100000000041", Status.ACTIVE, 0, "d" * 1024)
+    api.call("ListAccessKeys/list", owner)  # the stream would set LastAccessTime; here it is absent
+    records.record_access(
+        key,
+        action="ListAccessRecords",
+        error_code="OperationDenied.AccessKeyOverLimit",
+        source_ip="2001:0db8:85a3:0000:0000:8a2e:0370:7334",
+        user_agent="u" * 600,  # kept to 512 characters
+        request_id="c6af9ac6-7b61-11e6-9a41-93e812345678",
+        access_time=9_999_999_999_999,
+    )
+
+    key_item = next(item for item in scan_table(settings().keys_table_name) if item["SecretId"]["S"] == key.secret_id)
+    largest_record = max(
+        _item_bytes(item)
+        for item in scan_table(settings().records_table_name)
+        if item["SecretId"]["S"] == key.secret_id
+    )
+    figure(f"item sizes: largest key item {_item_bytes(key_item)} bytes, largest access record {largest_record} bytes")
+    assert _item_bytes(key_item) + len("LastAccessTime") + 21 <= READ_UNIT_BYTES
+    assert largest_record <= 1024

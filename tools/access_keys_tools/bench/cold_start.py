@@ -30,6 +30,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from access_keys_tools.bench import LAMBDA_ENVIRONMENT
 from access_keys_tools.template import PROJECT_ROOT, resources_of_type
 
 BUDGET = 1.25
@@ -52,17 +53,9 @@ _ENVIRONMENT = {
     "PATH": "/usr/bin:/bin",
     "LANG": "C.UTF-8",
     "TZ": "UTC",
-    "AWS_REGION": "us-east-1",
-    "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",
     "AWS_SECRET_ACCESS_KEY": "bench",  # never used: nothing is called
-    "AWS_LAMBDA_FUNCTION_NAME": "access-keys-bench",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
-    "POWERTOOLS_SERVICE_NAME": "access-keys",
-    "POWERTOOLS_METRICS_NAMESPACE": "AccessKeys",
-    "KEYS_TABLE_NAME": "keys",
-    "RECORDS_TABLE_NAME": "records",
-    "SECRETS_KMS_KEY_ID": "alias/access-keys",
+    **LAMBDA_ENVIRONMENT,
 }
 
 

@@ -17,26 +17,42 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
 from access_keys_tools.local import names
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m access_keys_tools.local.load", description=__doc__.split("\n")[0])
-    parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--warm-up", type=float, default=2.0, help="seconds of load before measuring")
-    parser.add_argument("--endpoint", default=names.api_url())
-    parser.add_argument("--aws", default=names.aws_url(), help="the local stack's moto URL")
-    arguments = parser.parse_args()
+@dataclass(frozen=True)
+class LoadFigures:
+    clients: int
+    seconds: float
+    requests: int
+    refused: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
 
-    os.environ.update(names.service_environment(arguments.aws))
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    def __str__(self) -> str:
+        return (
+            f"{self.clients} clients, {self.seconds:.1f} s: {self.requests} signed GetAccessKey requests, "
+            f"{self.per_second:.0f} req/s, latency p50 {self.p50_ms:.0f} ms, p95 {self.p95_ms:.0f} ms, "
+            f"p99 {self.p99_ms:.0f} ms, {self.refused} refused"
+        )
+
+
+def measure(endpoint: str, aws_url: str, *, clients: int, seconds: float, warm_up: float) -> LoadFigures:
+    """Load the stack at `endpoint` (its moto at `aws_url`) with `clients` threads of signed requests."""
+    os.environ.update(names.service_environment(aws_url))
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # its own bootstrap is not news
     from access_keys import keys
     from access_keys_tools.client import AccessKeysClient, ApiError
 
     created = keys.create_access_key(f"load-{uuid.uuid4().hex[:12]}", "load test")
-    client = AccessKeysClient(created.key.secret_id, created.secret_key, arguments.endpoint)
+    client = AccessKeysClient(created.key.secret_id, created.secret_key, endpoint)
 
     measuring = threading.Event()
     stopping = threading.Event()
@@ -59,29 +75,47 @@ def main() -> int:
                     if failure:
                         failures.append(failure)
 
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(arguments.clients)]
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(clients)]
     for thread in threads:
         thread.start()
-    time.sleep(arguments.warm_up)
+    time.sleep(warm_up)
     measuring.set()
     began = time.perf_counter()
-    time.sleep(arguments.seconds)
+    time.sleep(seconds)
     measuring.clear()
     duration = time.perf_counter() - began
     stopping.set()
     for thread in threads:
         thread.join()
-
-    if not latencies:
-        print("no request completed", file=sys.stderr)
-        return 1
+    if len(latencies) < 2:
+        raise RuntimeError("fewer than two requests completed: is the stack up?")
     cuts = statistics.quantiles(latencies, n=100)
-    print(
-        f"{arguments.clients} clients, {duration:.1f} s: {len(latencies)} signed GetAccessKey requests, "
-        f"{len(latencies) / duration:.0f} req/s, latency p50 {cuts[49] * 1000:.0f} ms, "
-        f"p95 {cuts[94] * 1000:.0f} ms, p99 {cuts[98] * 1000:.0f} ms, {len(failures)} refused"
+    return LoadFigures(
+        clients, duration, len(latencies), len(failures), cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
     )
-    return 0 if not failures else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m access_keys_tools.local.load", description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warm-up", type=float, default=2.0, help="seconds of load before measuring")
+    parser.add_argument("--endpoint", default=names.api_url())
+    parser.add_argument("--aws", default=names.aws_url(), help="the local stack's moto URL")
+    arguments = parser.parse_args()
+    try:
+        figures = measure(
+            arguments.endpoint,
+            arguments.aws,
+            clients=arguments.clients,
+            seconds=arguments.seconds,
+            warm_up=arguments.warm_up,
+        )
+    except RuntimeError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(figures)
+    return 0 if not figures.refused else 1
 
 
 if __name__ == "__main__":
