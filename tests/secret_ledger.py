@@ -33,9 +33,9 @@ class SecretLedger:
             document = json.loads(body)
         except ValueError:
             return
-        key = document.get("AccessKey") if isinstance(document, dict) else None
-        if isinstance(key, dict) and isinstance(key.get("SecretKey"), str):
-            self.issue(key["SecretId"], key["SecretKey"])
+        issued = _issued_pair(document)
+        if issued:
+            self.issue(*issued)
 
     def saw_log(self, where: str, text: str) -> None:
         if text:
@@ -81,13 +81,29 @@ class SecretLedger:
         return found
 
 
+def _issued_pair(document: object) -> tuple[str, str] | None:
+    """(SecretId, SecretKey) of a create response: the REST route's `{"AccessKey": {SecretId,
+    SecretKey}}`, or Tencent Cloud API's `{"Response": {"AccessKey": {AccessKeyId, SecretAccessKey}}}`
+    (the SDK's model, serialised, drops the `Response` wrapper)."""
+    if not isinstance(document, dict):
+        return None
+    if isinstance(document.get("Response"), dict):
+        document = document["Response"]
+    key = document.get("AccessKey")
+    if not isinstance(key, dict):
+        return None
+    for id_field, secret_field in (("SecretId", "SecretKey"), ("AccessKeyId", "SecretAccessKey")):
+        if isinstance(key.get(id_field), str) and isinstance(key.get(secret_field), str):
+            return key[id_field], key[secret_field]
+    return None
+
+
 def _own_create_response(body: str, secret_key: str, secret_id: str) -> bool:
     try:
         document = json.loads(body)
     except ValueError:
         return False
-    key = document.get("AccessKey") if isinstance(document, dict) else None
-    if not isinstance(key, dict) or key.get("SecretId") != secret_id or key.get("SecretKey") != secret_key:
+    if _issued_pair(document) != (secret_id, secret_key):
         return False
     # Anywhere else in the body would be a second copy.
     return body.count(secret_key) == 1

@@ -55,7 +55,7 @@ from access_keys.clock import DAY_MS, now_ms
 from access_keys.dal import cleanup_store, key_store
 from access_keys.dal.models import KeyItem, bind_tables
 from access_keys.domain import AccessKey, Status
-from access_keys_tools.events import load_event
+from access_keys_tools.events import http_event, load_event, sign_event
 from access_keys_tools.template import load_template
 
 # Actions AWS authorises only on Resource "*" (no resource-level permission exists). A statement
@@ -475,6 +475,34 @@ def drive_list_records(api: Api, cast: Cast) -> None:
     expect(refused, 401, "AuthFailure.SecretIdNotFound")
 
 
+def cloud_api(api: Api, credentials: Credentials, event: str, params: dict[str, Any]) -> dict[str, Any]:
+    """A Tencent Cloud API 3.0 call (`POST /`); its `Response` object."""
+    signed = sign_event(
+        http_event(f"TencentCloudApi/{event}", body=params),
+        secret_id=credentials.secret_id,
+        secret_key=credentials.secret_key,
+    )
+    response = api.invoke("TencentCloudApi", signed)
+    assert response.status == 200
+    return response.body["Response"]
+
+
+def drive_tencent_cloud_api(api: Api, cast: Cast) -> None:
+    carol = bootstrap_key("100000000004", "carol")
+    key_material.forget_all()
+    key = cloud_api(api, carol, "create-access-key", {"Description": "second"})["AccessKey"]  # cold
+    second = key["AccessKeyId"]
+    over_limit = cloud_api(api, carol, "create-access-key", {})  # warm
+    assert over_limit["Error"]["Code"] == "OperationDenied.AccessKeyOverLimit"
+    assert len(cloud_api(api, carol, "list-access-keys", {})["AccessKeys"]) == 2
+    assert "Error" not in cloud_api(api, carol, "update-access-key", {"AccessKeyId": second, "Status": "Inactive"})
+    assert "Error" not in cloud_api(api, carol, "delete-access-key", {"AccessKeyId": second})
+    last_used = cloud_api(api, carol, "get-security-last-used", {"SecretIdList": [carol.secret_id, cast.bob.secret_id]})
+    assert [row["SecretId"] for row in last_used["SecretIdLastUsedRows"]] == [carol.secret_id]
+    refused = cloud_api(api, cast.disabled, "list-access-keys", {})
+    assert refused["Error"]["Code"] == "AuthFailure.SecretIdNotFound"
+
+
 def drive_record_last_access(stream: StreamPump, cast: Cast) -> None:
     assert cast.alice_second
     batch = stream.read_batch()
@@ -510,7 +538,7 @@ def drive_cleanup(cast: Cast) -> None:
 
     assert outcome["ran"] is True
     assert outcome["passCompleted"] is True
-    assert outcome["progress"]["deleted_keys_purged"] == 1
+    assert outcome["progress"]["deleted_keys_purged"] == 2  # alice's second key, and carol's (Tencent Cloud API)
     assert outcome["progress"]["deleted_key_records_deleted"] >= 1
     assert outcome["progress"]["expired_records_deleted"] == 3
     # Another run holds the lease: this one only tries to take it.
@@ -538,6 +566,7 @@ def used() -> dict[str, list[Use]]:
         drive_update(api, cast)
         drive_delete(api, cast)
         drive_list_records(api, cast)
+        drive_tencent_cloud_api(api, cast)
         drive_record_last_access(stream, cast)
         drive_cleanup(cast)
     return dict(recorder.uses)

@@ -62,13 +62,20 @@ def resolve(node: Any) -> Any:
     return node
 
 
+# Tencent Cloud API 3.0 (`POST /`) is not a REST route: its contract is Tencent's (CAM 2019-01-16,
+# docs/api.md section 8), and Tencent's SDKs are its tests (tests/local/test_tencent_sdk.py).
+CLOUD_API_ROUTE = ("POST", "/")
+
+
 def template_routes() -> dict[Route, str]:
-    """(METHOD, path) -> logical id of the function, for every HttpApi event of template.yaml."""
+    """(METHOD, path) -> logical id of the function, for every REST HttpApi event of template.yaml."""
     routes: dict[Route, str] = {}
     for logical_id, function in resources_of_type("AWS::Serverless::Function").items():
         for event in (function["Properties"].get("Events") or {}).values():
             if event["Type"] == "HttpApi":
                 route = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
+                if route == CLOUD_API_ROUTE:
+                    continue
                 assert route not in routes, f"{route} is routed twice"
                 routes[route] = logical_id
     return routes
@@ -108,9 +115,9 @@ def error_codes(operation: dict[str, Any]) -> set[tuple[int, str]]:
 
 
 def service_errors() -> set[tuple[int, str]]:
-    """{(status, code)} of every ServiceError class of access_keys.errors, the base class included."""
+    """{(status, code)} of every ServiceError class the REST routes answer, the base class included."""
     classes = [value for value in vars(errors).values() if inspect.isclass(value) and issubclass(value, ServiceError)]
-    return {(error.status, error.code) for error in classes}
+    return {(error.status, error.code) for error in classes if error not in errors.CLOUD_API_ONLY}
 
 
 def walk(schema: Any, where: str, seen: frozenset[int] = frozenset()) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -24,6 +24,8 @@ ROUTES = {
     "UpdateAccessKey": ("PATCH", "/v1/access-keys/{SecretId}"),
     "DeleteAccessKey": ("DELETE", "/v1/access-keys/{SecretId}"),
     "ListAccessRecords": ("GET", "/v1/access-keys/{SecretId}/access-records"),
+    # Tencent Cloud API 3.0: CAM's access-key actions, named by the X-TC-Action header.
+    "TencentCloudApi": ("POST", "/"),
 }
 API_FUNCTIONS = [f"{operation}Function" for operation in ROUTES]
 
@@ -57,6 +59,17 @@ DYNAMODB_ACTIONS_NEEDED = {
     "ListAccessRecordsFunction": {
         "KeysTable": {"dynamodb:GetItem"},
         "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:Query"},
+    },
+    "TencentCloudApiFunction": {
+        # What CreateAccessKey, ListAccessKeys, UpdateAccessKey and DeleteAccessKey call between them.
+        "KeysTable": {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+        },
+        "AccessRecordsTable": {"dynamodb:PutItem"},
     },
 }
 
@@ -409,10 +422,10 @@ def test_record_last_access_can_write_its_logs_and_park_failures() -> None:
     assert ("sqs:SendMessage", "LastAccessFailuresQueue") in permissions
 
 
-def test_only_create_access_key_can_encrypt_secrets() -> None:
+def test_only_the_functions_that_create_keys_can_encrypt_secrets() -> None:
     encrypting = {name for name in functions() if any(action == "kms:Encrypt" for action, _ in granted(name))}
 
-    assert encrypting == {"CreateAccessKeyFunction"}
+    assert encrypting == {"CreateAccessKeyFunction", "TencentCloudApiFunction"}
     assert ("kms:Encrypt", "SecretsKey") in granted("CreateAccessKeyFunction")
 
 

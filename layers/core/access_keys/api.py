@@ -116,6 +116,47 @@ class Reply:
 Operation = Callable[[ApiRequest, AccessKey], Reply]
 
 
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """How a family of routes answers: the REST routes' statuses and bodies, or another API's.
+
+    `code_of` is the error code the caller is answered, and the access record shows; `metric_action`
+    the Action dimension of the request's metrics, which must come from a small, fixed set.
+    """
+
+    success: Callable[[ApiRequest, Reply], dict[str, Any]]
+    failure: Callable[[ApiRequest, ServiceError, str], dict[str, Any]]
+    code_of: Callable[[ServiceError], str]
+    metric_action: Callable[[ApiRequest], str]
+
+
+def _rest_success(request: ApiRequest, reply: Reply) -> dict[str, Any]:
+    return {
+        "statusCode": reply.status,
+        "headers": {"Content-Type": "application/json", "X-Request-Id": request.request_id},
+        "body": json.dumps({**reply.body, "RequestId": request.request_id}),
+    }
+
+
+def _rest_failure(request: ApiRequest, error: ServiceError, code: str) -> dict[str, Any]:
+    headers = {"Content-Type": "application/json", "X-Request-Id": request.request_id}
+    if error.status == 429:
+        headers["Retry-After"] = "1"
+    return {
+        "statusCode": error.status,
+        "headers": headers,
+        "body": json.dumps({"Error": {"Code": code, "Message": error.message}, "RequestId": request.request_id}),
+    }
+
+
+REST = Dialect(
+    success=_rest_success,
+    failure=_rest_failure,
+    code_of=lambda error: error.code,
+    metric_action=lambda request: request.action,
+)
+
+
 def endpoint(action: str) -> Callable[[Operation], Callable[[Mapping[str, Any], Any], dict[str, Any]]]:
     """Make a Lambda handler of an operation `(request, caller) -> Reply`.
 
@@ -132,12 +173,12 @@ def endpoint(action: str) -> Callable[[Operation], Callable[[Mapping[str, Any], 
     return decorate
 
 
-def handle(request: ApiRequest, operation: Operation) -> dict[str, Any]:
-    metrics.add_dimension(name="Action", value=request.action)
+def handle(request: ApiRequest, operation: Operation, dialect: Dialect = REST) -> dict[str, Any]:
+    metrics.add_dimension(name="Action", value=dialect.metric_action(request))
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if len(request.body) > MAX_BODY_BYTES:
         # Refused before anything is read or hashed, and without an access record.
-        return _error_response(request, RequestSizeLimitExceeded(f"The body is over {MAX_BODY_BYTES} bytes."))
+        return _refuse(request, RequestSizeLimitExceeded(f"The body is over {MAX_BODY_BYTES} bytes."), dialect)
 
     access_time = now_ms()
     stored = None
@@ -147,28 +188,27 @@ def handle(request: ApiRequest, operation: Operation) -> dict[str, Any]:
         stored = authentication.find_claimed_key(signed)
         caller = authentication.verify(signed, stored, now=time.time())
         metrics.add_metric(name="RequestsVerified", unit=MetricUnit.Count, value=1)
-        reply = operation(request, caller)
-        response = _response(request, reply.status, reply.body)
+        response = dialect.success(request, operation(request, caller))
     except ServiceError as raised:
         error = raised
     except Exception:
         logger.exception("unexpected failure", extra={"action": request.action})
         error = InternalError()
     if error is not None:
-        response = _error_response(request, error)
+        response = _refuse(request, error, dialect)
     if stored is not None:
-        _record(request, stored.key, error, access_time)
+        _record(request, stored.key, dialect.code_of(error) if error else None, access_time)
     else:
         logger.info("request for no existing key", extra={"action": request.action})
     return response
 
 
-def _record(request: ApiRequest, key: AccessKey, error: ServiceError | None, access_time: int) -> None:
+def _record(request: ApiRequest, key: AccessKey, error_code: str | None, access_time: int) -> None:
     try:
         records.record_access(
             key,
             action=request.action,
-            error_code=error.code if error else None,
+            error_code=error_code,
             source_ip=request.source_ip,
             user_agent=request.user_agent,
             request_id=request.request_id,
@@ -181,31 +221,17 @@ def _record(request: ApiRequest, key: AccessKey, error: ServiceError | None, acc
         metrics.add_metric(name="AccessRecordsLost", unit=MetricUnit.Count, value=1)
 
 
-def _response(request: ApiRequest, status: int, body: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", "X-Request-Id": request.request_id},
-        "body": json.dumps({**body, "RequestId": request.request_id}),
-    }
-
-
-def _error_response(request: ApiRequest, error: ServiceError) -> dict[str, Any]:
+def _refuse(request: ApiRequest, error: ServiceError, dialect: Dialect) -> dict[str, Any]:
+    code = dialect.code_of(error)
     if error.status >= 500:
-        logger.error("request failed", extra={"action": request.action, "code": error.code})
+        logger.error("request failed", extra={"action": request.action, "code": code})
     else:
-        logger.info("request refused", extra={"action": request.action, "code": error.code, "reason": error.message})
+        logger.info("request refused", extra={"action": request.action, "code": code, "reason": error.message})
     with single_metric(
         name="RequestsRefused",
         unit=MetricUnit.Count,
         value=1,
-        default_dimensions={"Action": request.action},
+        default_dimensions={"Action": dialect.metric_action(request)},
     ) as metric:
-        metric.add_dimension(name="ErrorCode", value=error.code)
-    headers = {"Content-Type": "application/json", "X-Request-Id": request.request_id}
-    if error.status == 429:
-        headers["Retry-After"] = "1"
-    return {
-        "statusCode": error.status,
-        "headers": headers,
-        "body": json.dumps({"Error": {"Code": error.code, "Message": error.message}, "RequestId": request.request_id}),
-    }
+        metric.add_dimension(name="ErrorCode", value=code)
+    return dialect.failure(request, error, code)

@@ -37,9 +37,9 @@ def status(value: Any) -> Status:
         raise InvalidParameterValue("Status must be Active or Inactive.") from None
 
 
-def secret_id(value: Any) -> str:
+def secret_id(value: Any, name: str = "SecretId") -> str:
     if not isinstance(value, str) or not SECRET_ID_PATTERN.fullmatch(value):
-        raise InvalidParameterValue("SecretId must be AKID followed by 32 letters and digits.")
+        raise InvalidParameterValue(f"{name} must be AKID followed by 32 letters and digits.")
     return value
 
 

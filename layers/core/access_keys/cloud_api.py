@@ -1,0 +1,184 @@
+"""Tencent Cloud API 3.0 for CAM's access-key actions: `POST /`, so that Tencent's SDKs work unchanged.
+
+The caller names the action in `X-TC-Action` and CAM's version in `X-TC-Version`, signs with
+TC3-HMAC-SHA256 over the canonical URI `/` (the same verifier as the REST routes: the path is
+`/`), and gets Tencent's envelopes: `{"Response": {..., "RequestId"}}`, or
+`{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`, always with HTTP 200, since
+Tencent's SDKs read any other status as a network failure.
+
+Each action calls the same service operation as its REST route (access_keys.keys) and
+differs only in names and formats: CAM's `AccessKeyId` and `SecretAccessKey`, times as
+`YYYY-MM-DD hh:mm:ss` (UTC), and `ResourceNotFound.SecretNotExist` for a key the caller cannot
+see. Every call makes its access record, under the X-TC-Action name, like any signed request.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from access_keys import keys, validation
+from access_keys.api import ApiRequest, Dialect, Reply, handle
+from access_keys.domain import AccessKey
+from access_keys.errors import (
+    AccessKeyNotFound,
+    InvalidAction,
+    InvalidParameter,
+    MissingParameter,
+    NoSuchVersion,
+    ServiceError,
+    UnauthorizedOperation,
+)
+
+VERSION = "2019-01-16"
+MAX_SECRET_IDS = 10
+# How much of an X-TC-Action the access record keeps; every real action name is shorter.
+_ACTION_MAX_CHARS = 64
+# CAM's codes where the REST routes have their own.
+_CAM_CODES = {AccessKeyNotFound.code: "ResourceNotFound.SecretNotExist"}
+_CAM_NOT_FOUND_MESSAGE = "The AccessKeyId does not exist, or is not one of your account's keys."
+
+
+def _time(ms: int) -> str:
+    """CAM's `YYYY-MM-DD hh:mm:ss`, in UTC."""
+    return f"{datetime.fromtimestamp(ms // 1000, UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def _access_key(key: AccessKey) -> dict[str, Any]:
+    return {
+        "AccessKeyId": key.secret_id,
+        "Status": str(key.status),
+        "CreateTime": _time(key.create_time),
+        "Description": key.description,
+    }
+
+
+def _own_account(document: Mapping[str, Any], caller: AccessKey) -> None:
+    """TargetUin may only name the caller's own account: this service has no sub-accounts."""
+    if "TargetUin" not in document:
+        return
+    target = document["TargetUin"]
+    if isinstance(target, bool) or not isinstance(target, int | str) or not str(target).isdecimal():
+        raise InvalidParameter("TargetUin must be an account's Uin, a whole number.")
+    if str(target) != caller.uin:
+        raise UnauthorizedOperation("TargetUin must be your own account's Uin: keys are managed by their owner only.")
+
+
+def create_access_key(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+    _own_account(document, caller)
+    created = keys.create_access_key(caller.uin, validation.description(document.get("Description", "")))
+    return {"AccessKey": {**_access_key(created.key), "SecretAccessKey": created.secret_key}}
+
+
+def list_access_keys(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+    _own_account(document, caller)
+    return {"AccessKeys": [_access_key(key) for key in keys.list_access_keys(caller)]}
+
+
+def update_access_key(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+    _own_account(document, caller)
+    secret_id = validation.secret_id(document["AccessKeyId"], "AccessKeyId")
+    keys.update_access_key(caller, secret_id, validation.status(document["Status"]))
+    return {}
+
+
+def delete_access_key(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+    _own_account(document, caller)
+    keys.delete_access_key(caller, validation.secret_id(document["AccessKeyId"], "AccessKeyId"))
+    return {}
+
+
+def get_security_last_used(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+    """A row per listed key the caller owns; an unknown id and another account's id are both left out."""
+    secret_ids = document["SecretIdList"]
+    if not isinstance(secret_ids, list) or not all(isinstance(secret_id, str) for secret_id in secret_ids):
+        raise InvalidParameter("SecretIdList must be a list of SecretIds.")
+    if not 1 <= len(secret_ids) <= MAX_SECRET_IDS:
+        raise InvalidParameter(f"SecretIdList must hold 1 to {MAX_SECRET_IDS} SecretIds.")
+    rows = []
+    for secret_id in dict.fromkeys(secret_ids):  # each once, in the caller's order
+        try:
+            key = keys.get_access_key(caller, validation.secret_id(secret_id))
+        except ServiceError:
+            continue  # malformed, unknown or another account's: all look the same
+        used = key.last_access_time
+        rows.append(
+            {
+                "SecretId": key.secret_id,
+                "LastUsedDate": None if used is None else _time(used)[:10],
+                "LastSecretUsedDate": used,
+            }
+        )
+    return {"SecretIdLastUsedRows": rows}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Action:
+    run: Callable[[Mapping[str, Any], AccessKey], dict[str, Any]]
+    allowed: frozenset[str]
+    required: frozenset[str] = frozenset()
+
+
+ACTIONS = {
+    "CreateAccessKey": Action(create_access_key, frozenset({"Description", "TargetUin"})),
+    "ListAccessKeys": Action(list_access_keys, frozenset({"TargetUin"})),
+    "UpdateAccessKey": Action(
+        update_access_key, frozenset({"AccessKeyId", "Status", "TargetUin"}), frozenset({"AccessKeyId", "Status"})
+    ),
+    "DeleteAccessKey": Action(delete_access_key, frozenset({"AccessKeyId", "TargetUin"}), frozenset({"AccessKeyId"})),
+    "GetSecurityLastUsed": Action(get_security_last_used, frozenset({"SecretIdList"}), frozenset({"SecretIdList"})),
+}
+
+
+def dispatch(request: ApiRequest, caller: AccessKey) -> Reply:
+    """The verified request's action, after its version, then its parameters, are checked."""
+    version = request.headers.get("x-tc-version", "").strip()
+    if not version:
+        raise MissingParameter(f"The X-TC-Version header is missing: this service speaks CAM's {VERSION}.")
+    if version != VERSION:
+        raise NoSuchVersion(f"The version {json.dumps(version)} does not exist: this service speaks CAM's {VERSION}.")
+    if not request.action:
+        raise MissingParameter("The X-TC-Action header is missing.")
+    action = ACTIONS.get(request.action)
+    if action is None:
+        raise InvalidAction(
+            f"The action {json.dumps(request.action)} does not exist. This service answers {', '.join(ACTIONS)}."
+        )
+    document = request.input(allowed=action.allowed, required=action.required)
+    return Reply(200, action.run(document, caller))
+
+
+def _envelope(request: ApiRequest, response: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": 200,
+        # Exactly this: Tencent's SDKs parse an error only under `application/json`.
+        "headers": {"Content-Type": "application/json", "X-Request-Id": request.request_id},
+        "body": json.dumps({"Response": {**response, "RequestId": request.request_id}}),
+    }
+
+
+def _code_of(error: ServiceError) -> str:
+    return _CAM_CODES.get(error.code, error.code)
+
+
+def _message_of(error: ServiceError) -> str:
+    return _CAM_NOT_FOUND_MESSAGE if isinstance(error, AccessKeyNotFound) else error.message
+
+
+CLOUD_API = Dialect(
+    success=lambda request, reply: _envelope(request, reply.body),
+    failure=lambda request, error, code: _envelope(request, {"Error": {"Code": code, "Message": _message_of(error)}}),
+    code_of=_code_of,
+    # Any caller can send any X-TC-Action: only known names become a metric dimension.
+    metric_action=lambda request: request.action if request.action in ACTIONS else "InvalidAction",
+)
+
+
+def handle_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """An API Gateway event of `POST /` to its response."""
+    request = ApiRequest.from_event(event, "")
+    action = request.headers.get("x-tc-action", "").strip()[:_ACTION_MAX_CHARS]
+    return handle(dataclasses.replace(request, action=action), dispatch, CLOUD_API)
