@@ -29,6 +29,7 @@ class LocalStack:
     url: str
     aws_url: str
     process: StackProcess
+    https_url: str = ""
 
     def aws(self, service: str) -> object:
         return boto3.client(
@@ -60,14 +61,16 @@ class LocalStack:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    port, aws_port = free_port(), free_port()
+    port, aws_port, https_port = free_port(), free_port(), free_port()
     process = StackProcess(
         [sys.executable, "-m", "access_keys_tools.local"],
-        env=stack_environment(PORT=str(port), MOTO_PORT=str(aws_port), CLEANUP_INTERVAL="1"),
+        env=stack_environment(
+            PORT=str(port), MOTO_PORT=str(aws_port), HTTPS_PORT=str(https_port), CLEANUP_INTERVAL="1"
+        ),
         log_path=tmp_path_factory.mktemp("local-stack") / "stack.log",
         timeout=60,
     )
-    stack = LocalStack(names.api_url(port), names.aws_url(aws_port), process)
+    stack = LocalStack(names.api_url(port), names.aws_url(aws_port), process, names.https_url(https_port))
     LEDGER.watch_log_file(process.log_path)
     try:
         yield stack

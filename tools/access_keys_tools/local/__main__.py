@@ -4,6 +4,7 @@ Settings come from the environment, so that `make run PORT=3005` works:
 
     PORT               the API's port on 127.0.0.1 (default 3000)
     MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS (default 3001)
+    HTTPS_PORT         the same API over HTTPS, self-signed, for HTTPS-only clients (default 3443)
     CLEANUP_INTERVAL   seconds between runs of the scheduled functions (default 300; deployed: daily)
     FUNCTION_CONCURRENCY  most execution environments per function (default 4)
     LOG_LEVEL          the functions' LogLevel parameter (default: template.yaml's)
@@ -45,6 +46,7 @@ def _settings() -> dict[str, int | float | str | Path | None]:
     return {
         "port": names.port_from_environment("PORT", names.DEFAULT_PORT),
         "aws_port": names.port_from_environment("MOTO_PORT", names.DEFAULT_AWS_PORT),
+        "https_port": names.port_from_environment("HTTPS_PORT", names.DEFAULT_HTTPS_PORT),
         "cleanup_interval": seconds,
         "concurrency": int(concurrency),
         "log_level": os.environ.get("LOG_LEVEL", "").strip().upper() or None,

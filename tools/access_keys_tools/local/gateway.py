@@ -13,6 +13,8 @@ import base64
 import json
 import logging
 import re
+import ssl
+import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -329,6 +331,23 @@ class GatewayServer(ThreadingHTTPServer):
     # at once; API Gateway never does that.
     request_queue_size = 1024
 
-    def __init__(self, port: int, gateway: Gateway) -> None:
+    def __init__(self, port: int, gateway: Gateway, tls: ssl.SSLContext | None = None) -> None:
         self.gateway = gateway
+        self.tls = tls
         super().__init__((names.HOST, port), _RequestHandler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = super().get_request()
+        if self.tls is not None:
+            # The handshake happens on the connection's own thread, at its first read, so a
+            # slow or failing client never holds up the accept loop.
+            connection = self.tls.wrap_socket(connection, server_side=True, do_handshake_on_connect=False)
+        return connection, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ssl.SSLError | ConnectionError):
+            # A client that does not trust the certificate, or hangs up mid-handshake.
+            log.warning("TLS connection from %s:%s failed: %s", *client_address[:2], error)
+            return
+        super().handle_error(request, client_address)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from access_keys_tools.template import load_template, resolve
+from access_keys_tools.template import PROJECT_ROOT, load_template, resolve
 
 STACK_NAME = "access-keys-local"
 REGION = "us-east-1"
@@ -17,6 +17,9 @@ ACCOUNT_ID = "123456789012"  # moto's account
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 DEFAULT_AWS_PORT = 3001
+# The same API over HTTPS, for clients that speak nothing else (Tencent's CLI).
+DEFAULT_HTTPS_PORT = 3443
+TLS_DIR = PROJECT_ROOT / ".local-stack" / "tls"
 # moto accepts any credentials; these only keep botocore from looking for real ones.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -27,6 +30,10 @@ def api_url(port: int = DEFAULT_PORT) -> str:
 
 def aws_url(port: int = DEFAULT_AWS_PORT) -> str:
     return f"http://{HOST}:{port}"
+
+
+def https_url(port: int = DEFAULT_HTTPS_PORT) -> str:
+    return f"https://{HOST}:{port}"
 
 
 def table_name(logical_id: str) -> str:

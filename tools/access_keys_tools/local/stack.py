@@ -14,6 +14,7 @@ from access_keys_tools.local import names
 from access_keys_tools.local.backend import MotoServer, create_resources
 from access_keys_tools.local.functions import FunctionPool, FunctionSpec, function_specs, worker_environment
 from access_keys_tools.local.gateway import Gateway, GatewayServer, routes
+from access_keys_tools.local.tls import CERTIFICATE, server_context
 from access_keys_tools.local.triggers import ScheduleTrigger, StreamTrigger
 from access_keys_tools.streams import StreamReader
 from access_keys_tools.template import PROJECT_ROOT, resolve
@@ -49,6 +50,7 @@ class LocalStack:
         *,
         port: int = names.DEFAULT_PORT,
         aws_port: int = names.DEFAULT_AWS_PORT,
+        https_port: int = names.DEFAULT_HTTPS_PORT,
         cleanup_interval: float = 300,
         concurrency: int = 4,
         log_level: str | None = None,
@@ -61,15 +63,25 @@ class LocalStack:
         self._concurrency = concurrency
         self._log_level = log_level
         self._build_dir = build_dir
+        self._https_port = https_port
         try:
             self.server = _bind(port, "PORT", lambda: GatewayServer(port, Gateway([], self._invoke)))
         except PortInUse:
             self.moto.stop()
             raise
+        try:
+            tls = server_context(names.TLS_DIR)
+            self.https_server = _bind(
+                https_port, "HTTPS_PORT", lambda: GatewayServer(https_port, self.server.gateway, tls)
+            )
+        except PortInUse:
+            self.server.server_close()
+            self.moto.stop()
+            raise
         self.pools: dict[str, FunctionPool] = {}
         self.specs: dict[str, FunctionSpec] = {}
         self.triggers: list[StreamTrigger | ScheduleTrigger] = []
-        self._server_thread: threading.Thread | None = None
+        self._server_threads: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
@@ -86,8 +98,13 @@ class LocalStack:
             self.pools[logical_id] = FunctionPool(spec, worker_environment(spec, self.moto.url), self._concurrency)
 
         self.server.gateway = Gateway(routes(self.specs), self._invoke, documents=LOCAL_DOCUMENTS)
-        self._server_thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
-        self._server_thread.start()
+        self.https_server.gateway = self.server.gateway
+        self._server_threads = [
+            threading.Thread(target=server.serve_forever, name=name, daemon=True)
+            for server, name in ((self.server, "gateway"), (self.https_server, "gateway-https"))
+        ]
+        for thread in self._server_threads:
+            thread.start()
 
         streams = boto3.client(
             "dynamodbstreams",
@@ -126,6 +143,9 @@ class LocalStack:
 
         threading.Thread(target=warm, name="warm-up", daemon=True).start()
 
+    def _certificate_path(self) -> str:
+        return str((names.TLS_DIR / CERTIFICATE).relative_to(PROJECT_ROOT))
+
     def banner(self, seconds: float) -> str:
         admin = ".venv/bin/access-keys admin create-key --local"
         if self.moto.url != names.aws_url():
@@ -134,6 +154,7 @@ class LocalStack:
         lines = [
             f"access-keys local stack is up ({seconds:.1f} s). Ctrl-C stops it.",
             f"  API       {self.url}   routes and handlers of template.yaml, one worker process per environment",
+            f"  HTTPS     {names.https_url(self._https_port)}  the same, self-signed: {self._certificate_path()}",
             f"  AWS       {self.moto.url}   moto: DynamoDB, DynamoDB Streams, KMS",
             "  Data      in memory only: every key and record is gone when this stops",
             *([f"  Code      the artifacts of `sam build` in {self._build_dir}"] if self._build_dir else []),
@@ -148,9 +169,10 @@ class LocalStack:
         return "\n".join(lines)
 
     def stop(self) -> None:
-        if self._server_thread is not None:
-            self.server.shutdown()
-        self.server.server_close()
+        for server in (self.server, self.https_server):
+            if self._server_threads:
+                server.shutdown()
+            server.server_close()
         for trigger in self.triggers:
             trigger.stop()
         ending = [worker for pool in self.pools.values() for worker in pool.close()]

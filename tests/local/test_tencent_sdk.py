@@ -1,0 +1,186 @@
+"""Tencent Cloud's own Python SDK, unmodified, against the local stack's `POST /` over HTTP.
+
+If `tencentcloud-sdk-python-cam` works against us with nothing changed but the endpoint, so do
+Tencent's SDKs in other languages and its CLI, which share the protocol. Responses are read
+through the SDK's own model classes; errors surface as its TencentCloudSDKException.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import LocalStack
+from secret_ledger import LEDGER
+from stack_process import unique_uin
+from tencentcloud.cam.v20190116 import cam_client, models
+from tencentcloud.common.abstract_model import AbstractModel
+from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+
+from access_keys_tools.client import AccessKeysClient
+from access_keys_tools.local import names
+
+REGION = "ap-guangzhou"  # sent as X-TC-Region, which the service accepts and ignores
+# The SDK's own signer still calls datetime.utcfromtimestamp.
+pytestmark = pytest.mark.filterwarnings("ignore:datetime.datetime.utcfromtimestamp:DeprecationWarning")
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK honours the proxy variables; the local stack is on the loopback interface."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def profile(local_stack: LocalStack) -> ClientProfile:
+    endpoint = local_stack.url.removeprefix("http://")
+    return ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, protocol="http"))
+
+
+def cam(local_stack: LocalStack, secret_id: str, secret_key: str) -> cam_client.CamClient:
+    return cam_client.CamClient(Credential(secret_id, secret_key), REGION, profile(local_stack))
+
+
+def seen(response: AbstractModel) -> AbstractModel:
+    """Hand the response to the secret scan, which allows a SecretKey only in its create response."""
+    LEDGER.saw_response(response.to_json_string())
+    return response
+
+
+def sdk_error(call: object) -> TencentCloudSDKException:
+    with pytest.raises(TencentCloudSDKException) as raised:
+        call()  # type: ignore[operator]
+    return raised.value
+
+
+def test_the_five_actions_work_through_tencents_cam_client(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    client = cam(local_stack, owner.secret_id, owner._secret_key)
+
+    create = models.CreateAccessKeyRequest()
+    create.Description = "made by the SDK"
+    created = seen(client.CreateAccessKey(create))
+    new_key = created.AccessKey
+    listed = seen(client.ListAccessKeys(models.ListAccessKeysRequest()))
+    # The new pair signs for itself, through the same SDK.
+    listed_by_new_key = seen(
+        cam(local_stack, new_key.AccessKeyId, new_key.SecretAccessKey).ListAccessKeys(models.ListAccessKeysRequest())
+    )
+    last_used = models.GetSecurityLastUsedRequest()
+    last_used.SecretIdList = [owner.secret_id, new_key.AccessKeyId]
+    rows = seen(client.GetSecurityLastUsed(last_used)).SecretIdLastUsedRows
+    update = models.UpdateAccessKeyRequest()
+    update.AccessKeyId, update.Status = new_key.AccessKeyId, "Inactive"
+    updated = seen(client.UpdateAccessKey(update))
+    delete = models.DeleteAccessKeyRequest()
+    delete.AccessKeyId = new_key.AccessKeyId
+    deleted = seen(client.DeleteAccessKey(delete))
+    remaining = seen(client.ListAccessKeys(models.ListAccessKeysRequest())).AccessKeys
+
+    assert isinstance(new_key, models.AccessKeyDetail)
+    assert len(new_key.SecretAccessKey) == 32
+    assert (new_key.Status, new_key.Description) == ("Active", "made by the SDK")
+    assert len(new_key.CreateTime) == len("2026-11-26 19:30:44")
+    assert all(isinstance(key, models.AccessKey) for key in listed.AccessKeys)
+    assert [key.AccessKeyId for key in listed.AccessKeys] == [owner.secret_id, new_key.AccessKeyId]
+    assert [key.AccessKeyId for key in listed_by_new_key.AccessKeys] == [owner.secret_id, new_key.AccessKeyId]
+    assert all(isinstance(row, models.SecretIdLastUsed) for row in rows)
+    assert [row.SecretId for row in rows] == [owner.secret_id, new_key.AccessKeyId]
+    assert updated.RequestId
+    assert deleted.RequestId
+    assert [key.AccessKeyId for key in remaining] == [owner.secret_id]
+    # Each call's record, under its action, with the SDK's RequestId.
+    records = owner.list_access_records(owner.secret_id)["AccessRecords"]
+    assert [record["Action"] for record in records[:3]] == ["ListAccessKeys", "DeleteAccessKey", "UpdateAccessKey"]
+    assert [record["RequestId"] for record in records[1:3]] == [deleted.RequestId, updated.RequestId]
+
+
+def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    client = cam(local_stack, owner.secret_id, owner._secret_key)
+    second = seen(client.CreateAccessKey(models.CreateAccessKeyRequest())).AccessKey
+    update = models.UpdateAccessKeyRequest()
+    update.AccessKeyId, update.Status = second.AccessKeyId, "Inactive"
+    client.UpdateAccessKey(update)
+    unknown = models.DeleteAccessKeyRequest()
+    unknown.AccessKeyId = "AKID" + "Z" * 32
+
+    wrong_secret = sdk_error(
+        lambda: cam(local_stack, owner.secret_id, "x" * 32).ListAccessKeys(models.ListAccessKeysRequest())
+    )
+    disabled = sdk_error(
+        lambda: cam(local_stack, second.AccessKeyId, second.SecretAccessKey).ListAccessKeys(
+            models.ListAccessKeysRequest()
+        )
+    )
+    client.UpdateAccessKey(update)  # still Inactive: the quota counts it
+    over_limit = sdk_error(lambda: client.CreateAccessKey(models.CreateAccessKeyRequest()))
+    not_found = sdk_error(lambda: client.DeleteAccessKey(unknown))
+    wrong_version = sdk_error(
+        lambda: CommonClient(
+            "cam", "2017-03-12", Credential(owner.secret_id, owner._secret_key), REGION, profile(local_stack)
+        ).call_json("ListAccessKeys", {})
+    )
+
+    assert wrong_secret.code == "AuthFailure.SignatureFailure"
+    assert disabled.code == "AuthFailure.SecretIdNotFound"
+    assert over_limit.code == "OperationDenied.AccessKeyOverLimit"
+    assert not_found.code == "ResourceNotFound.SecretNotExist"
+    assert wrong_version.code == "NoSuchVersion"
+    assert all(error.requestId for error in (wrong_secret, disabled, over_limit, not_found, wrong_version))
+
+
+def test_the_sdks_common_client_gets_invalid_action_for_an_action_not_served(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    common = CommonClient(
+        "cam", "2019-01-16", Credential(owner.secret_id, owner._secret_key), REGION, profile(local_stack)
+    )
+
+    served = common.call_json("ListAccessKeys", {})
+    refused = sdk_error(lambda: common.call_json("ListUsers", {}))
+
+    assert [key["AccessKeyId"] for key in served["Response"]["AccessKeys"]] == [owner.secret_id]
+    assert refused.code == "InvalidAction"
+    assert "ListUsers" in refused.message
+    record = owner.list_access_records(owner.secret_id)["AccessRecords"][0]
+    assert (record["Action"], record["ErrorCode"], record["RequestId"]) == (
+        "ListUsers",
+        "InvalidAction",
+        refused.requestId,
+    )
+    assert json.dumps(served).count(owner.secret_id) == 1
+
+
+def test_the_owner_client_still_sees_a_sdk_made_key(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    created = seen(
+        cam(local_stack, owner.secret_id, owner._secret_key).CreateAccessKey(models.CreateAccessKeyRequest())
+    ).AccessKey
+
+    fetched = AccessKeysClient(created.AccessKeyId, created.SecretAccessKey, local_stack.url).get_access_key(
+        created.AccessKeyId
+    )["AccessKey"]
+
+    assert (fetched["SecretId"], fetched["Status"]) == (created.AccessKeyId, "Active")
+
+
+def test_over_https_the_sdk_trusts_the_stacks_own_certificate_and_nothing_else(local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    endpoint = local_stack.https_url.removeprefix("https://")
+    certificate = str(names.TLS_DIR / "cert.pem")
+
+    def client(certification: str | None) -> cam_client.CamClient:
+        http = HttpProfile(endpoint=endpoint, protocol="https", certification=certification)
+        return cam_client.CamClient(
+            Credential(owner.secret_id, owner._secret_key), REGION, ClientProfile(httpProfile=http)
+        )
+
+    listed = client(certificate).ListAccessKeys(models.ListAccessKeysRequest())
+    untrusted = sdk_error(lambda: client(None).ListAccessKeys(models.ListAccessKeysRequest()))
+
+    assert [key.AccessKeyId for key in listed.AccessKeys] == [owner.secret_id]
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.message
