@@ -39,7 +39,7 @@ from harness import Api, Credentials, Response, bootstrap_key, fresh_service
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from access_keys import errors, signing, validation
+from access_keys import cloud_api, errors, signing, validation
 from access_keys.api import MAX_BODY_BYTES, ApiRequest
 from access_keys.errors import ServiceError
 from access_keys_tools.events import http_event, load_event
@@ -760,6 +760,47 @@ def test_any_body_is_answered_with_an_api_code(api: Api, alice: Credentials, bod
             document = None
         if not isinstance(document, dict):
             expect(response, 400, "InvalidParameter")
+
+
+# What Tencent Cloud API 3.0 (`POST /`) may answer: every service code but InternalError, as CAM names it.
+CLOUD_API_CODES = {
+    cloud_api.CLOUD_API.code_of(error())
+    for error in vars(errors).values()
+    if isinstance(error, type) and issubclass(error, ServiceError) and error not in (ServiceError, errors.InternalError)
+}
+
+
+@fuzz()
+@given(
+    body=BODIES,
+    action=st.one_of(st.sampled_from(sorted(cloud_api.ACTIONS)), ANY_TEXT),
+    version=st.one_of(st.just(cloud_api.VERSION), ANY_TEXT),
+)
+def test_any_tencent_cloud_api_call_is_answered_in_tencents_envelope(
+    api: Api, alice: Credentials, body: tuple[str, bool], action: str, version: str
+) -> None:
+    """Any action, version and body, signed: HTTP 200, `{"Response": ...}`, and a CAM code if refused."""
+    event = http_event("TencentCloudApi/list-access-keys", headers={"x-tc-action": action, "x-tc-version": version})
+    event["body"], event["isBase64Encoded"] = body
+    event = sign(event, alice)
+    CASES["tencent cloud api"] += 1
+
+    response = api.invoke("TencentCloudApi", event)
+
+    assert (response.status, response.headers.get("Content-Type")) == (200, "application/json"), response.raw_body
+    document = json.loads(response.raw_body)
+    assert set(document) == {"Response"}, response.raw_body
+    inner = document["Response"]
+    assert inner["RequestId"] == response.headers["X-Request-Id"]
+    if "Error" in inner:
+        assert set(inner) == {"Error", "RequestId"}, response.raw_body
+        assert inner["Error"]["Code"] in CLOUD_API_CODES, response.raw_body
+        assert isinstance(inner["Error"]["Message"], str)
+        assert inner["Error"]["Message"]
+    code = inner.get("Error", {}).get("Code", "")
+    ANSWERS.setdefault("tencent cloud api", Counter())[f"200 {code}".strip()] += 1
+    for secret in (alice.secret_key, *_SIGNATURE_IN_HEADER.findall(event["headers"]["authorization"])):
+        assert secret not in response.raw_body
 
 
 @fuzz()

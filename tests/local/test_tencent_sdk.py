@@ -8,11 +8,14 @@ through the SDK's own model classes; errors surface as its TencentCloudSDKExcept
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 from conftest import LocalStack
 from secret_ledger import LEDGER
-from stack_process import unique_uin
+from stack_process import stack_environment, unique_uin
 from tencentcloud.cam.v20190116 import cam_client, models
 from tencentcloud.common.abstract_model import AbstractModel
 from tencentcloud.common.common_client import CommonClient
@@ -23,6 +26,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from access_keys_tools.client import AccessKeysClient
 from access_keys_tools.local import names
+from access_keys_tools.template import PROJECT_ROOT
 
 REGION = "ap-guangzhou"  # sent as X-TC-Region, which the service accepts and ignores
 # The SDK's own signer still calls datetime.utcfromtimestamp.
@@ -184,3 +188,25 @@ def test_over_https_the_sdk_trusts_the_stacks_own_certificate_and_nothing_else(l
 
     assert [key.AccessKeyId for key in listed.AccessKeys] == [owner.secret_id]
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted.message
+
+
+def test_the_readmes_example_runs_as_written(local_stack: LocalStack) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("\n## Use Tencent Cloud's SDKs and CLI\n") :]
+    (example,) = re.findall(r"```python\n(.*?)```", section.split("\n## ", 2)[1], flags=re.DOTALL)
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    environment = stack_environment(ACCESS_KEYS_SECRET_ID=owner.secret_id, ACCESS_KEYS_SECRET_KEY=owner._secret_key)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        environment.pop(name, None)
+
+    output = subprocess.run(  # noqa: S603 - the README's own example
+        [sys.executable, "-c", example.replace("127.0.0.1:3000", local_stack.url.removeprefix("http://"))],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.splitlines()
+
+    assert output[0].startswith(f"{owner.secret_id} Active ")
+    assert output[1].startswith(f"{owner.secret_id} last used ")

@@ -63,7 +63,7 @@ def resolve(node: Any) -> Any:
 
 
 # Tencent Cloud API 3.0 (`POST /`) is not a REST route: its contract is Tencent's (CAM 2019-01-16,
-# docs/api.md section 8), and Tencent's SDKs are its tests (tests/local/test_tencent_sdk.py).
+# docs/api.md section 9), and Tencent's SDKs are its tests (tests/local/test_tencent_sdk.py).
 CLOUD_API_ROUTE = ("POST", "/")
 
 
