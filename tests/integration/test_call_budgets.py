@@ -83,6 +83,19 @@ OPERATIONS = [
         lambda api, owner: {"secret_id": owner.secret_id},
         Counter({"dynamodb:Query": 16}),  # one per record shard, merged
     ),
+    # Tencent Cloud API 3.0 (POST /) runs the same operations: the same calls.
+    Operation(
+        "Tencent Cloud API ListAccessKeys",
+        "TencentCloudApi/list-access-keys",
+        lambda api, owner: {"body": {}},
+        Counter({"dynamodb:GetItem": 1, "dynamodb:BatchGetItem": 1}),
+    ),
+    Operation(
+        "Tencent Cloud API GetSecurityLastUsed (own key)",
+        "TencentCloudApi/get-security-last-used",
+        lambda api, owner: {"body": {"SecretIdList": [owner.secret_id]}},
+        Counter(),  # the verification has read it already
+    ),
 ]
 
 
