@@ -70,8 +70,9 @@ def test_every_route_of_the_template_answers_through_its_function(local_stack: L
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "HttpApi"
     }
-    # The six calls above, one per REST route; POST / is Tencent's SDK's, in test_tencent_sdk.py.
-    assert routes == {*REST_ROUTES, ("POST", "/")}
+    # The six calls above, one per REST route; POST / is Tencent's SDK's (test_tencent_sdk.py), and
+    # the console page's two are the browser's (test_console.py).
+    assert routes == {*REST_ROUTES, ("POST", "/"), ("GET", "/console"), ("GET", "/console/{asset}")}
 
 
 def test_a_route_that_does_not_exist_gets_api_gateways_404(local_stack: LocalStack) -> None:

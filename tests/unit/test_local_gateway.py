@@ -84,7 +84,7 @@ def test_the_routes_are_template_yamls_http_api_events(gateway_routes: list) -> 
     }
 
     assert {(route.method, route.path, route.function.logical_id) for route in gateway_routes} == declared
-    assert len(declared) == 7  # six REST routes and Tencent Cloud API's POST /
+    assert len(declared) == 9  # six REST routes, Tencent Cloud API's POST /, the console page and its files
 
 
 @pytest.mark.parametrize("path", HTTP_EVENT_FILES, ids=lambda path: f"{path.parent.name}/{path.stem}")

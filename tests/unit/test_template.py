@@ -28,6 +28,8 @@ ROUTES = {
     "TencentCloudApi": ("POST", "/"),
 }
 API_FUNCTIONS = [f"{operation}Function" for operation in ROUTES]
+# The API Keys Management page: static files, unsigned, no AWS call.
+CONSOLE_ROUTES = {("GET", "/console"), ("GET", "/console/{asset}")}
 
 # What each API function's code calls, per table: every request is authenticated
 # (consistent GetItem of the caller's key) and recorded (PutItem of one access record).
@@ -220,7 +222,15 @@ def test_each_contract_route_is_served_by_its_own_function_on_the_api() -> None:
             # The handlers parse API Gateway payload 2.0.
             assert properties.get("PayloadFormatVersion") == "2.0", f"{name} {route}"
 
-    assert served == {route: f"{operation}Function" for operation, route in ROUTES.items()}
+    expected = {route: f"{operation}Function" for operation, route in ROUTES.items()}
+    assert served == expected | dict.fromkeys(CONSOLE_ROUTES, "ConsoleFunction")
+
+
+def test_the_console_function_holds_no_permission_at_all() -> None:
+    properties = functions()["ConsoleFunction"]["Properties"]
+
+    assert "Policies" not in properties
+    assert "Role" not in properties
 
 
 @pytest.mark.parametrize("function_name", sorted(functions()))
@@ -407,7 +417,7 @@ def test_api_function_has_exactly_the_dynamodb_actions_its_code_calls(function_n
 
 @pytest.mark.parametrize("function_name", sorted(functions()))
 def test_every_function_has_exactly_the_dynamodb_actions_its_code_calls(function_name: str) -> None:
-    needed = {**DYNAMODB_ACTIONS_NEEDED, **BACKGROUND_DYNAMODB_ACTIONS_NEEDED}
+    needed = {**DYNAMODB_ACTIONS_NEEDED, **BACKGROUND_DYNAMODB_ACTIONS_NEEDED, "ConsoleFunction": {}}
     assert function_name in needed, f"list what {function_name} calls in DynamoDB"
 
     assert dynamodb_grants(function_name) == needed[function_name]

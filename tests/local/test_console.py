@@ -1,0 +1,220 @@
+"""The API Keys Management page (`GET /console`) in a real browser: Debian's chromium, headless.
+
+The walk a user takes: sign in with a bootstrapped key, create a key and copy its SecretKey,
+disable and enable it, read the access records, then disable and delete it; idle sign-out; and
+every API text shown as text. A screenshot of each state goes to test-artifacts/console/ (not
+committed). Without chromium the test is skipped, saying what to install; CI installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import urllib.request
+from collections.abc import Iterator
+
+import pytest
+from conftest import LocalStack
+from secret_ledger import LEDGER
+from stack_process import unique_uin
+
+from access_keys_tools.client import AccessKeysClient
+from access_keys_tools.local import names
+from access_keys_tools.template import PROJECT_ROOT
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console"
+MARKUP = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>"
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="the console test needs Chromium: on Debian or Ubuntu, `sudo apt-get install chromium`",
+)
+
+if CHROMIUM is not None:
+    from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        # Root (as in CI) cannot use Chromium's sandbox; nothing but this project's page is loaded.
+        arguments = ["--no-sandbox"] if os.geteuid() == 0 else []
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser, local_stack: LocalStack) -> Iterator[Page]:
+    context = browser.new_context(base_url=local_stack.url, viewport={"width": 1360, "height": 860})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=local_stack.url)
+    opened = context.new_page()
+    opened.clock.install()
+    yield opened
+    context.close()
+
+
+def snap(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, secret_id: str, secret_key: str) -> None:
+    page.goto("/console")
+    page.get_by_label("SecretId", exact=True).fill(secret_id)
+    page.get_by_label("SecretKey", exact=True).fill(secret_key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def row(page: Page, secret_id: str):
+    return page.locator("#keys tr", has_text=secret_id)
+
+
+def confirm(page: Page) -> None:
+    dialog = page.locator("#confirm-dialog")
+    dialog.get_by_role("button", name="Confirm").click()
+    expect(dialog).to_be_hidden()
+
+
+def test_the_page_is_served_with_a_strict_content_security_policy(local_stack: LocalStack) -> None:
+    with urllib.request.urlopen(f"{local_stack.url}/console") as response:  # noqa: S310 - loopback
+        policy = response.headers["Content-Security-Policy"]
+        html = response.read().decode()
+
+    assert "default-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert "<script>" not in html
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "the page loads something from elsewhere"
+
+
+def test_a_user_walks_the_whole_flow(page: Page, local_stack: LocalStack) -> None:  # noqa: PLR0915 - one walk, in order
+    owner = local_stack.bootstrap(unique_uin(), "owner")
+    # The API refuses markup in a Description; a key item written by anything else may still hold some.
+    local_stack.aws("dynamodb").update_item(  # type: ignore[attr-defined]
+        TableName=names.table_name("KeysTable"),
+        Key={"SecretId": {"S": owner.secret_id}},
+        UpdateExpression="SET Description = :markup",
+        ExpressionAttributeValues={":markup": {"S": MARKUP}},
+    )
+
+    # A wrong SecretKey: the API's message and code, next to the form.
+    page.goto("/console")
+    snap(page, "01-sign-in")
+    sign_in(page, owner.secret_id, "x" * 32)
+    expect(page.locator("#sign-in-error")).to_contain_text("(AuthFailure.SignatureFailure)")
+    snap(page, "02-sign-in-refused")
+
+    sign_in(page, owner.secret_id, owner._secret_key)
+    for header in ("SecretId", "Status", "Created", "Last Access", "Description"):
+        expect(page.get_by_role("columnheader", name=header, exact=True)).to_be_visible()
+    expect(row(page, owner.secret_id)).to_contain_text("Active")
+    # Markup from the API is text: shown as written, never parsed.
+    expect(row(page, owner.secret_id).locator("td").nth(4)).to_have_text(MARKUP)
+    assert page.locator("#keys img, #keys b").count() == 0
+    assert page.title() == "API Keys Management"
+    snap(page, "03-keys")
+
+    # Create: the SecretKey once, with a copy button and the warning.
+    page.get_by_role("button", name="Create Key").click()
+    page.get_by_label("Description").fill("made in the browser")
+    confirm(page)
+    created = page.locator("#created-dialog")
+    expect(created).to_contain_text("cannot be shown again")
+    secret_key = page.locator("#created-secret").input_value()
+    new_id = page.locator("#created-id").inner_text()
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", secret_key)
+    LEDGER.issue(new_id, secret_key)  # so the secret scan looks for it in the stack's logs
+    created.get_by_role("button", name="Copy").click()
+    assert page.evaluate("navigator.clipboard.readText()") == secret_key
+    snap(page, "04-created")
+    created.get_by_role("button", name="I have saved it").click()
+    expect(row(page, new_id)).to_contain_text("made in the browser")
+    assert page.locator("#created-secret").input_value() == ""
+    # Two keys: Create Key is off, and says why.
+    expect(page.get_by_role("button", name="Create Key")).to_be_disabled()
+    expect(page.locator("#create-key-note")).to_contain_text("at most 2 keys")
+    # The SecretId's own copy button.
+    row(page, new_id).get_by_role("button", name=f"Copy SecretId {new_id}").click()
+    assert page.evaluate("navigator.clipboard.readText()") == new_id
+    snap(page, "05-two-keys")
+
+    # Disable, then enable.
+    row(page, new_id).get_by_role("button", name="Disable").click()
+    confirm(page)
+    expect(row(page, new_id)).to_contain_text("Inactive")
+    snap(page, "06-disabled")
+    row(page, new_id).get_by_role("button", name="Enable").click()
+    confirm(page)
+    expect(row(page, new_id)).to_contain_text("Active")
+    expect(row(page, new_id).get_by_role("button", name="Delete")).to_have_count(0)
+
+    # Records: the page's own calls, newest first, in the side panel.
+    row(page, owner.secret_id).get_by_role("button", name="More Access Records").click()
+    panel = page.locator("#records-panel")
+    expect(panel.locator("tbody tr").first).to_be_visible()
+    actions = panel.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    assert {"CreateAccessKey", "UpdateAccessKey", "ListAccessKeys"} <= set(actions)
+    expect(panel).to_contain_text("AuthFailure.SignatureFailure")  # the refused sign-in
+    assert panel.locator("tbody tr").count() <= 20
+    snap(page, "07-records")
+    panel.get_by_role("button", name="Close").click()
+    expect(panel).to_be_hidden()
+
+    # Disabling the key the page is signed in with warns first; cancelled here.
+    row(page, owner.secret_id).get_by_role("button", name="Disable").click()
+    expect(page.locator("#confirm-warning")).to_contain_text("signs this page out")
+    page.get_by_role("button", name="Cancel").click()
+
+    # Disable, then delete: final, and said to be.
+    row(page, new_id).get_by_role("button", name="Disable").click()
+    confirm(page)
+    row(page, new_id).get_by_role("button", name="Delete").click()
+    expect(page.locator("#confirm-warning")).to_contain_text("final")
+    snap(page, "08-delete-confirm")
+    confirm(page)
+    expect(row(page, new_id)).to_have_count(0)
+    expect(page.get_by_role("button", name="Create Key")).to_be_enabled()
+    snap(page, "09-deleted")
+
+    # The secret was never stored anywhere but this page's memory.
+    assert page.evaluate("JSON.stringify(sessionStorage)") == "{}"
+    assert page.evaluate("JSON.stringify(localStorage)") == "{}"
+    assert page.context.cookies() == []
+    assert owner._secret_key not in page.content()
+
+
+def test_an_idle_page_forgets_the_secret_after_15_minutes(page: Page, local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "idle")
+    page.goto("/console")
+    page.get_by_label("SecretId", exact=True).fill(owner.secret_id)
+    page.get_by_label("SecretKey", exact=True).fill(owner._secret_key)
+    page.get_by_label("Remember for this tab").check()
+    page.get_by_role("button", name="Sign in").click()
+    expect(row(page, owner.secret_id)).to_be_visible()
+    assert owner.secret_id in page.evaluate("JSON.stringify(sessionStorage)")
+
+    page.clock.run_for("14:00")
+    expect(row(page, owner.secret_id)).to_be_visible()
+    page.clock.run_for("01:10")
+
+    expect(page.locator("#notice")).to_contain_text("15 minutes without activity")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.evaluate("JSON.stringify(sessionStorage)") == "{}"
+    snap(page, "10-idle-signed-out")
+
+
+def test_disabling_the_signed_in_key_signs_the_page_out(page: Page, local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "self")
+    second = owner.create_access_key("keeps the account usable")["AccessKey"]
+    sign_in(page, owner.secret_id, owner._secret_key)
+
+    row(page, owner.secret_id).get_by_role("button", name="Disable").click()
+    confirm(page)
+
+    expect(page.locator("#notice")).to_contain_text("is now disabled")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    listed = AccessKeysClient(second["SecretId"], second["SecretKey"], local_stack.url).list_access_keys()
+    assert {key["SecretId"]: key["Status"] for key in listed["AccessKeys"]}[owner.secret_id] == "Inactive"

@@ -1,0 +1,104 @@
+"""The console page's function and files, without a browser (tests/local/test_console.py has one)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from access_keys_tools.events import load_event
+from access_keys_tools.template import PROJECT_ROOT
+
+STATIC = PROJECT_ROOT / "functions" / "console" / "static"
+
+
+def console() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("console_app", PROJECT_ROOT / "functions" / "console" / "app.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def get(path: str) -> dict[str, Any]:
+    return console().lambda_handler({**load_event("Console/page"), "rawPath": path}, None)
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/console", "text/html; charset=utf-8"),
+        ("/console/", "text/html; charset=utf-8"),
+        ("/console/console.js", "text/javascript; charset=utf-8"),
+        ("/console/console.css", "text/css; charset=utf-8"),
+    ],
+)
+def test_each_file_is_served_with_its_type_and_a_strict_policy(path: str, content_type: str) -> None:
+    response = get(path)
+    policy = response["headers"]["Content-Security-Policy"]
+
+    assert response["statusCode"] == 200
+    assert response["headers"]["Content-Type"] == content_type
+    assert "default-src 'self'" in policy
+    assert "script-src 'self';" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe" not in policy
+    assert response["headers"]["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("path", ["/console/app.py", "/console/../template.yaml", "/console/static/index.html", "/"])
+def test_nothing_else_is_served(path: str) -> None:
+    response = get(path)
+
+    assert response["statusCode"] == 404
+    assert json.loads(response["body"]) == {"message": "Not Found"}
+    assert "Content-Security-Policy" in response["headers"]
+
+
+def test_the_page_has_no_inline_code_and_loads_nothing_from_elsewhere() -> None:
+    html = (STATIC / "index.html").read_text()
+
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/console/console.js" defer>']
+    assert "<style" not in html
+    assert not re.search(r"\s(on\w+|style)=", html), "inline handlers or styles need 'unsafe-inline'"
+    assert not re.search(r"(src|href)=\"(?!/console/)", html)
+
+
+def test_api_text_is_never_written_as_html() -> None:
+    script = (STATIC / "console.js").read_text()
+
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in script, sink
+
+
+def test_the_secret_is_kept_in_memory_or_session_storage_only() -> None:
+    script = (STATIC / "console.js").read_text()
+
+    assert "localStorage" not in script
+    assert "document.cookie" not in script
+    assert 'credentials: "omit"' in script
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        '<label for="secret-id">SecretId</label>',
+        '<label for="secret-key">SecretKey</label>',
+        ">Sign in</button>",
+        ">Sign out</button>",
+        ">Create Key</button>",
+        ">Confirm</button>",
+        '<th scope="col">SecretId</th>',
+        '<th scope="col">Status</th>',
+        '<th scope="col">Created</th>',
+        '<th scope="col">Last Access</th>',
+        '<th scope="col">Description</th>',
+    ],
+)
+def test_the_visible_labels_are_there(label: str) -> None:
+    assert label in (STATIC / "index.html").read_text()
