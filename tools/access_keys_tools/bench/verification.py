@@ -38,6 +38,7 @@ from typing import Any
 from access_keys import authentication, key_material, signing
 from access_keys.authentication import SignedRequest
 from access_keys.domain import AccessKey, Status, StoredKey
+from access_keys_tools.local.worker import LambdaContext
 from access_keys_tools.template import PROJECT_ROOT
 
 BUDGET = 0.5
@@ -171,15 +172,6 @@ def _sampling(thread_id: int, every: float = 0.0005) -> Iterator[Counter[str]]:
         sys.setswitchinterval(switch_interval)
 
 
-@dataclass
-class _Context:
-    function_name: str = "access-keys-GetAccessKeyFunction"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:access-keys-GetAccessKeyFunction"
-    aws_request_id: str = "c6af9ac6-7b61-11e6-9a41-93e812345678"
-
-
 def handler_overhead(number: int) -> HandlerOverhead:
     """A warm GetAccessKey request of the caller's own key, end to end in the handler, AWS stubbed."""
     from access_keys.dal import key_store, record_store
@@ -206,7 +198,16 @@ def handler_overhead(number: int) -> HandlerOverhead:
         raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    context = _Context()
+    context = LambdaContext(
+        function_name="access-keys-GetAccessKeyFunction",
+        function_version="$LATEST",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:access-keys-GetAccessKeyFunction",
+        memory_limit_in_mb=512,
+        aws_request_id="c6af9ac6-7b61-11e6-9a41-93e812345678",
+        log_group_name="/aws/lambda/access-keys-GetAccessKeyFunction",
+        log_stream_name="bench",
+        deadline=time.time() + 900,
+    )
 
     def get_key(secret_id: str) -> StoredKey:
         return stored
