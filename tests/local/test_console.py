@@ -40,7 +40,7 @@ if CHROMIUM is not None:
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         # Root (as in CI) cannot use Chromium's sandbox; nothing but this project's page is loaded.
-        arguments = ["--no-sandbox"] if os.geteuid() == 0 else []
+        arguments = ["--disable-dev-shm-usage", *(["--no-sandbox"] if os.geteuid() == 0 else [])]
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
         yield launched
         launched.close()
@@ -218,3 +218,29 @@ def test_disabling_the_signed_in_key_signs_the_page_out(page: Page, local_stack:
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     listed = AccessKeysClient(second["SecretId"], second["SecretKey"], local_stack.url).list_access_keys()
     assert {key["SecretId"]: key["Status"] for key in listed["AccessKeys"]}[owner.secret_id] == "Inactive"
+
+
+def test_a_failed_request_says_what_happened_where_it_happened(page: Page, local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "errors")
+    sign_in(page, owner.secret_id, owner._secret_key)
+    expect(row(page, owner.secret_id)).to_be_visible()
+
+    # The service unreachable: the list says so, and the page stays usable.
+    page.route("**/v1/access-keys", lambda route: route.abort())
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#keys-error")).to_contain_text("could not be reached")
+    expect(page.locator("#keys-error")).to_contain_text("(NetworkError)")
+    page.unroute("**/v1/access-keys")
+
+    # An API error inside a confirmation: its message and code, in the dialog, which stays open.
+    failure = {"Error": {"Code": "InternalError", "Message": "Try again later."}, "RequestId": "r-1"}
+    page.route("**/v1/access-keys", lambda route: route.fulfill(status=500, json=failure))
+    page.get_by_role("button", name="Create Key").click()
+    page.locator("#confirm-dialog").get_by_role("button", name="Confirm").click()
+    expect(page.locator("#confirm-error")).to_have_text("Try again later. (InternalError)")
+    expect(page.locator("#confirm-dialog")).to_be_visible()
+    snap(page, "11-error-in-dialog")
+    page.unroute("**/v1/access-keys")
+    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Refresh").click()
+    expect(page.locator("#keys-error")).to_be_hidden()

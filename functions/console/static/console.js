@@ -5,6 +5,7 @@
 
 (() => {
   const IDLE_LIMIT_MS = 15 * 60 * 1000;
+  const REQUEST_TIMEOUT_MS = 20_000;
   const MAX_KEYS = 2;
   const STORAGE_KEY = "access-keys-console";
   const encoder = new TextEncoder();
@@ -14,6 +15,7 @@
   let lastActivity = Date.now();
   let keys = [];
   let pendingConfirm = null;
+  let confirming = false;
 
   const $ = (id) => document.getElementById(id);
 
@@ -66,6 +68,8 @@
     const body = document === undefined ? "" : JSON.stringify(document);
     const timestamp = Math.floor(Date.now() / 1000);
     let response;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), REQUEST_TIMEOUT_MS);
     try {
       response = await fetch(path, {
         method,
@@ -77,9 +81,14 @@
         body: body || undefined,
         cache: "no-store",
         credentials: "omit",
+        signal: timeout.signal,
       });
     } catch (error) {
-      throw new ApiError("NetworkError", `The service could not be reached: ${error.message}`, null);
+      const why = timeout.signal.aborted ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : error.message;
+      const message = `The service could not be reached: ${why}. Check with Refresh before trying again.`;
+      throw new ApiError("NetworkError", message, null);
+    } finally {
+      clearTimeout(timer);
     }
     let answer = null;
     try {
@@ -261,8 +270,11 @@
   }
 
   async function confirmed() {
-    if (!pendingConfirm) return;
+    if (!pendingConfirm || confirming) return;
+    // While the request is out, the dialog stays: its outcome, or its error, is shown here.
+    confirming = true;
     $("confirm").disabled = true;
+    $("cancel").disabled = true;
     show($("confirm-error"), "");
     try {
       const after = await pendingConfirm();
@@ -276,6 +288,9 @@
       } else {
         show($("confirm-error"), error.describe ? error.describe() : String(error));
       }
+    } finally {
+      confirming = false;
+      $("cancel").disabled = false;
     }
   }
 
@@ -411,7 +426,11 @@
       pendingConfirm = null;
       $("confirm-dialog").close();
     });
-    $("confirm-dialog").addEventListener("cancel", () => {
+    $("confirm-dialog").addEventListener("cancel", (event) => {
+      if (confirming) {
+        event.preventDefault(); // Escape while the request is out: wait for its answer
+        return;
+      }
       pendingConfirm = null;
     });
     $("copy-secret").addEventListener("click", () => copyText($("created-secret").value, $("copy-secret")));
