@@ -271,17 +271,21 @@ def main() -> int:  # noqa: PLR0915 - one straight sequence of measurements, the
             )
         )
     with_clients_ratio = starts.with_clients_ms / starts.baseline_ms
+    # The budget is for the import and module-level init, as above. This row adds what the first
+    # request does before its first call (the baseline makes one client, this makes two): shown
+    # for what a cold request costs, not judged.
     report(
         Figure(
-            f"cold start, {cold_start.WITH_CLIENTS.removesuffix('Function')} and its first request's clients",
-            f"{starts.with_clients_ms:.0f} ms = {with_clients_ratio:.2f}x baseline",
-            f"<= {cold_start.BUDGET}x baseline",
-            with_clients_ratio <= cold_start.BUDGET,
+            f"cold start, {cold_start.WITH_CLIENTS.removesuffix('Function')} and its first request's two clients",
+            f"{starts.with_clients_ms:.0f} ms = {with_clients_ratio:.2f}x baseline (context, no budget)",
+            "",
+            None,
         )
     )
     report(Figure("bytecode shipped", f"{compiled} of {modules} modules have a .pyc", "all", compiled == modules))
-    imports = ", ".join(f"{package} {milliseconds:.0f} ms" for package, milliseconds in top)
-    report(Figure("import time by package (GetAccessKey, -X importtime)", imports, "", None))
+    for kind, costs in (("module", top.modules), ("package", top.packages)):
+        imports = ", ".join(f"{name} {milliseconds:.1f} ms" for name, milliseconds in costs)
+        report(Figure(f"top 5 imports by {kind} (GetAccessKey, -X importtime, self time)", imports, "", None))
 
     print("2, 4, 5. counted calls, the stream, one hot key ...", flush=True)
     counted = _counted_figures()

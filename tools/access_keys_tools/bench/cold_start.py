@@ -183,18 +183,31 @@ def measure(build_dir: Path, runs: int) -> ColdStarts:
     return ColdStarts(functions, with_clients, baseline)
 
 
-def top_imports(build_dir: Path, function: str = "GetAccessKeyFunction", count: int = 5) -> list[tuple[str, float]]:
-    """The packages that cost `function`'s import most, by `python -X importtime` self times summed per package."""
+@dataclass(frozen=True)
+class ImportCosts:
+    modules: list[tuple[str, float]]  # the costliest single modules, by their own (self) time, ms
+    packages: list[tuple[str, float]]  # the costliest top-level packages, self times summed, ms
+
+
+def top_imports(build_dir: Path, function: str = "GetAccessKeyFunction", count: int = 5) -> ImportCosts:
+    """What costs `function`'s import most, from `python -X importtime` on the built artifacts."""
     paths = ":".join(str(path) for path in (build_dir / function, build_dir / LAYER / "python"))
     command = [sys.executable, "-I", "-S", "-X", "importtime", "-c", _PROBE, paths, "app", ""]
     output = subprocess.run(command, env=_ENVIRONMENT, capture_output=True, text=True, check=True)  # noqa: S603
-    per_package: dict[str, float] = defaultdict(float)
+    per_module: dict[str, float] = {}
     for line in output.stderr.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
             continue
         self_us, _, name = line.removeprefix("import time:").split("|")
-        per_package[name.strip().split(".")[0]] += int(self_us) / 1000
-    return sorted(per_package.items(), key=lambda item: item[1], reverse=True)[:count]
+        per_module[name.strip()] = int(self_us) / 1000
+    per_package: dict[str, float] = defaultdict(float)
+    for name, milliseconds in per_module.items():
+        per_package[name.split(".")[0]] += milliseconds
+
+    def costliest(costs: dict[str, float]) -> list[tuple[str, float]]:
+        return sorted(costs.items(), key=lambda item: item[1], reverse=True)[:count]
+
+    return ImportCosts(costliest(per_module), costliest(per_package))
 
 
 def bytecode_coverage(build_dir: Path) -> tuple[int, int]:
@@ -222,8 +235,9 @@ def main() -> int:
     )
     modules, compiled = bytecode_coverage(arguments.build_dir)
     print(f"bytecode: {compiled} of {modules} modules in {arguments.build_dir} have a .pyc")
-    for package, milliseconds in top_imports(arguments.build_dir):
-        print(f"  {package:24s} {milliseconds:6.1f} ms")
+    costs = top_imports(arguments.build_dir)
+    for name, milliseconds in [*costs.modules, *costs.packages]:
+        print(f"  {name:40s} {milliseconds:6.1f} ms")
     return 0
 
 
