@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import pytest
-from harness import Api, Credentials, Response, StreamPump, bootstrap_key, second_key
+from harness import Api, AwsCalls, Credentials, Response, StreamPump, bootstrap_key, second_key
 
 from access_keys import cloud_api
 from access_keys_tools.events import http_event, sign_event
@@ -143,6 +143,18 @@ def test_get_security_last_used_shows_own_keys_in_cams_formats(
     assert isinstance(used["LastSecretUsedDate"], int)
     assert used["LastUsedDate"] == cloud_api._time(used["LastSecretUsedDate"])[:10]
     assert unused == {"SecretId": never_used, "LastUsedDate": None, "LastSecretUsedDate": None}
+
+
+def test_get_security_last_used_does_not_pass_a_failed_read_off_as_an_unknown_id(
+    api: Api, alice: Credentials, aws_calls: AwsCalls
+) -> None:
+    other = second_key(api, alice)
+    # Call 1 is the verification's GetItem; call 2 reads the second key, and is throttled.
+    aws_calls.fail_call(2, code="ProvisionedThroughputExceededException", status=400)
+
+    response = call(api, alice, "GetSecurityLastUsed", {"SecretIdList": [other]})
+
+    assert error_of(response)[0] == "RequestLimitExceeded"
 
 
 def test_get_security_last_used_takes_at_most_ten_ids(api: Api, alice: Credentials) -> None:

@@ -27,6 +27,7 @@ from access_keys.errors import (
     AccessKeyNotFound,
     InvalidAction,
     InvalidParameter,
+    InvalidParameterValue,
     MissingParameter,
     NoSuchVersion,
     ServiceError,
@@ -102,7 +103,7 @@ def get_security_last_used(document: Mapping[str, Any], caller: AccessKey) -> di
     for secret_id in dict.fromkeys(secret_ids):  # each once, in the caller's order
         try:
             key = keys.get_access_key(caller, validation.secret_id(secret_id))
-        except ServiceError:
+        except (InvalidParameterValue, AccessKeyNotFound):
             continue  # malformed, unknown or another account's: all look the same
         used = key.last_access_time
         rows.append(
