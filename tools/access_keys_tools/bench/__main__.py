@@ -145,6 +145,7 @@ def _render(
     memory_mb: int,
     handler_us: float,
     elapsed: float,
+    runs: int,
 ) -> str:
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
@@ -177,7 +178,7 @@ deterministic, and `make test` asserts them (tests/integration/test_call_budgets
 
 1. **Cold start** (`python -m access_keys_tools.bench.cold_start`). For each function, a new
    process (`python -I -S`, nothing but the artifact, its layer and the standard library on the
-   path) imports the handler from what `sam build` wrote; the median of 7
+   path) imports the handler from what `sam build` wrote; the median of {runs}
    interleaved runs. The baseline imports boto3 and makes one DynamoDB client, from a compiled
    boto3 as the Lambda runtime has it. "From source only" is the same build without its `.pyc`
    files, loaded with `-B`: what every cold start pays when the zip has no bytecode. The first
@@ -385,6 +386,7 @@ def main() -> int:  # noqa: PLR0915 - one straight sequence of measurements, the
                 memory_mb=memory_mb,
                 handler_us=overhead.microseconds,
                 elapsed=elapsed,
+                runs=arguments.runs,
             )
         )
     return 0 if not missed else 1

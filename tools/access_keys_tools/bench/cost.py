@@ -36,6 +36,7 @@ class Line:
     item: str
     arithmetic: str
     dollars: float
+    case: str = ""  # "best" or "worst" for the two ends of a range; "" for what is always paid
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,11 @@ class Cost:
 
     @property
     def all_in_low(self) -> float:
-        return self.total + sum(line.dollars for line in self.beyond if not line.item.endswith("(worst case)"))
+        return self.total + sum(line.dollars for line in self.beyond if line.case != "worst")
 
     @property
     def all_in_high(self) -> float:
-        return self.total + sum(line.dollars for line in self.beyond if not line.item.endswith("(best case)"))
+        return self.total + sum(line.dollars for line in self.beyond if line.case != "best")
 
 
 def warm_duration_ms(handler_us: float, memory_mb: int, dynamodb_calls: int) -> int:
@@ -113,11 +114,13 @@ def per_million(
             "last-access updates (best case)",
             f"one key: 1 UpdateItem per batch of {stream_batch} records x ${DYNAMODB_WRITE_UNITS_PER_MILLION}/M WRU",
             DYNAMODB_WRITE_UNITS_PER_MILLION / stream_batch,
+            case="best",
         ),
         Line(
             "last-access updates (worst case)",
             f"every record of a batch another key: 1 UpdateItem per record x ${DYNAMODB_WRITE_UNITS_PER_MILLION}/M WRU",
             DYNAMODB_WRITE_UNITS_PER_MILLION,
+            case="worst",
         ),
     ]
     return Cost(budgeted, beyond)
