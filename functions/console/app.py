@@ -17,7 +17,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
+    # As on every answer of the service: no copy in a shared or disk cache, not even one to revalidate.
+    "Cache-Control": "no-store",
 }
 # path -> (content type, body): read once, at the cold start.
 FILES = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from access_keys.domain import MAX_KEYS_PER_ACCOUNT
 from access_keys_tools.events import http_event, sign_event
 from access_keys_tools.streams import StreamReader, lambda_batches
 from access_keys_tools.template import PROJECT_ROOT, create_tables, resources_of_type
+
+NONCE_HEADER = "x-request-nonce"
 
 
 @cache
@@ -111,9 +114,19 @@ class Api:
         query: str | None = None,
         timestamp: int | None = None,
     ) -> Response:
-        event = http_event(event_name, secret_id=secret_id, body=body, query=query)
+        """One request, signed afresh: it also signs a nonce header of its own, so that two identical
+        calls in the same second carry distinct signatures, as each would from a careful client
+        (a state-changing signature is accepted once). Tests of identical signatures use
+        `sign_event` and `invoke` themselves."""
+        event = http_event(
+            event_name, secret_id=secret_id, body=body, query=query, headers={NONCE_HEADER: uuid.uuid4().hex}
+        )
         signed = sign_event(
-            event, secret_id=credentials.secret_id, secret_key=credentials.secret_key, timestamp=timestamp
+            event,
+            secret_id=credentials.secret_id,
+            secret_key=credentials.secret_key,
+            timestamp=timestamp,
+            signed_headers=("content-type", "host", NONCE_HEADER),
         )
         return self.invoke(event_name.split("/", maxsplit=1)[0], signed)
 

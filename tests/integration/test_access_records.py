@@ -1,4 +1,5 @@
-"""Every signed request naming an existing key leaves exactly one record, whatever its outcome."""
+"""Every request naming an existing key leaves exactly one trace for its owner, whatever its outcome:
+an AccessRecord if it was signed with the key's SecretKey, a failed attempt's count otherwise."""
 
 import time
 
@@ -10,17 +11,21 @@ from access_keys.config import settings
 from access_keys.domain import AccessKey, Status
 
 
-def _records(api: Api, credentials: Credentials, secret_id: str | None = None) -> list[dict]:
+def _traces(api: Api, credentials: Credentials, secret_id: str | None = None) -> dict:
     response = api.call("ListAccessRecords/list", credentials, secret_id=secret_id or credentials.secret_id)
     assert response.status == 200
-    return response.body["AccessRecords"]
+    return response.body
+
+
+def _records(api: Api, credentials: Credentials, secret_id: str | None = None) -> list[dict]:
+    return _traces(api, credentials, secret_id)["AccessRecords"]
 
 
 def test_successes_and_failures_are_recorded_newest_first_with_their_request_ids(api: Api, alice: Credentials):
-    # Given a mix of outcomes signed with alice's key
+    # Given a mix of outcomes signed with alice's key, and one not signed with it
+    wrong_secret = api.call("ListAccessKeys/list", Credentials(alice.secret_id, "wrong" * 6 + "xx"))
     outcomes = [
         api.call("ListAccessKeys/list", alice),
-        api.call("ListAccessKeys/list", Credentials(alice.secret_id, "wrong" * 6 + "xx")),
         api.call("ListAccessKeys/list", alice, timestamp=int(time.time()) - 3600),
         api.call("CreateAccessKey/create", alice, body={"Description": 5}),
         api.call("GetAccessKey/get", alice, secret_id="AKID" + "1" * 32),
@@ -29,18 +34,24 @@ def test_successes_and_failures_are_recorded_newest_first_with_their_request_ids
     ]
 
     # When alice reads her key's records
-    shown = _records(api, alice)
+    traces = _traces(api, alice)
+    shown = traces["AccessRecords"]
 
-    # Then there is one per request, newest first, each with the outcome that request got
+    # Then there is one per signed request, newest first, each with the outcome that request got
     assert [record["RequestId"] for record in shown] == [r.body["RequestId"] for r in reversed(outcomes)]
     assert [(record["Action"], record["Result"], record["ErrorCode"]) for record in reversed(shown)] == [
         ("ListAccessKeys", "Success", None),
-        ("ListAccessKeys", "Failure", "AuthFailure.SignatureFailure"),
         ("ListAccessKeys", "Failure", "AuthFailure.SignatureExpire"),
         ("CreateAccessKey", "Failure", "InvalidParameter"),
         ("GetAccessKey", "Failure", "ResourceNotFound.AccessKey"),
         ("CreateAccessKey", "Success", None),
         ("CreateAccessKey", "Failure", "OperationDenied.AccessKeyOverLimit"),
+    ]
+    assert {record["Service"] for record in shown} == {"cam"}
+    # And the request with the wrong secret is counted apart, as a failed attempt
+    assert wrong_secret.error_code == "AuthFailure.SignatureFailure"
+    assert [(a["Count"], a["ErrorCode"], a["SourceIp"]) for a in traces["FailedAttempts"]] == [
+        (1, "AuthFailure.SignatureFailure", "203.0.113.7")
     ]
     newest = shown[0]
     assert newest["SourceIp"] == "203.0.113.7"
@@ -73,7 +84,7 @@ def test_a_disabled_keys_attempts_are_recorded_for_its_owner(api: Api, alice: Cr
     ]
 
 
-def test_a_malformed_header_that_names_an_existing_key_is_recorded(api: Api, alice: Credentials):
+def test_a_malformed_header_that_names_an_existing_key_is_counted_as_a_failed_attempt(api: Api, alice: Credentials):
     from access_keys_tools.events import http_event, sign_event
 
     event = sign_event(http_event("ListAccessKeys/list"), secret_id=alice.secret_id, secret_key=alice.secret_key)
@@ -82,9 +93,10 @@ def test_a_malformed_header_that_names_an_existing_key_is_recorded(api: Api, ali
     )
     refused = api.invoke("ListAccessKeys", event)
 
-    assert [(r["RequestId"], r["ErrorCode"]) for r in _records(api, alice)] == [
-        (refused.body["RequestId"], "AuthFailure.InvalidAuthorization")
-    ]
+    traces = _traces(api, alice)
+    assert refused.error_code == "AuthFailure.InvalidAuthorization"
+    assert traces["AccessRecords"] == []  # nothing proves alice's SecretKey signed it
+    assert [(a["Count"], a["ErrorCode"]) for a in traces["FailedAttempts"]] == [(1, "AuthFailure.InvalidAuthorization")]
 
 
 def test_requests_for_unknown_keys_and_oversized_bodies_leave_no_record(api: Api, alice: Credentials, aws_calls):

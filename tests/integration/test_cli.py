@@ -1,7 +1,9 @@
-"""`access-keys admin create-key`: the operator's bootstrap of an account's first key."""
+"""`access-keys admin create-key`, the operator's bootstrap of an account's first key; and what the
+client commands print of the API's documents, which may hold text an attacker chose."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -9,7 +11,9 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -19,11 +23,16 @@ from moto.server import ThreadedMotoServer
 from access_keys.config import settings
 from access_keys.observability import logger
 from access_keys_tools.cli import main
+from access_keys_tools.client import AccessKeysClient, ApiError
 from access_keys_tools.template import PROJECT_ROOT, create_tables
 
 SECRET_ID = re.compile(r"AKID[A-Za-z0-9]{32}")
 SECRET_KEY = re.compile(r"[A-Za-z0-9]{32}")
 RFC3339_MS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+# Anyone can put this in a key's failed attempts: the User-Agent of a request naming its public SecretId.
+HOSTILE = "\x1b[2J\x1b[31mevil\u202eabc\x07"
+HOSTILE_SHOWN = "[2J[31mevilabc"
+HOSTILE_CHARACTERS = ("\x1b", "\u202e", "\x07")
 
 
 @dataclass(frozen=True)
@@ -36,12 +45,8 @@ class Run:
 Cli = Callable[..., Run]
 
 
-@pytest.fixture
-def access_keys(aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+def in_process(capsys: pytest.CaptureFixture[str]) -> Cli:
     """Runs the command in this process and returns what the operator's terminal would show."""
-    # main() points the service's process-wide log handler at this test's stderr; restore it afterwards.
-    handler = logger.registered_handler
-    monkeypatch.setattr(handler, "stream", handler.stream)
 
     def run(*arguments: str) -> Run:
         capsys.readouterr()
@@ -53,6 +58,48 @@ def access_keys(aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pyte
         return Run(exit_code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def access_keys(aws: None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
+    # main() points the service's process-wide log handler at this test's stderr; restore it afterwards.
+    handler = logger.registered_handler
+    monkeypatch.setattr(handler, "stream", handler.stream)
+    return in_process(capsys)
+
+
+@dataclass
+class CannedApi:
+    """The API's side of the client commands: `answer` is the document every request gets, or the
+    ApiError it raises. The commands run unchanged down to AccessKeysClient.request."""
+
+    answer: dict[str, Any] | ApiError = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)
+
+    def request(self, method: str, path: str) -> dict[str, Any]:
+        self.requests.append((method, path))
+        if isinstance(self.answer, ApiError):
+            raise self.answer
+        return copy.deepcopy(self.answer)
+
+
+@pytest.fixture
+def canned_api(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CannedApi:
+    canned = CannedApi()
+    monkeypatch.setattr(
+        AccessKeysClient, "request", lambda _client, method, path, document=None: canned.request(method, path)
+    )
+    for name in ("ACCESS_KEYS_PROFILE", "ACCESS_KEYS_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("ACCESS_KEYS_SECRET_ID", "AKID" + "a" * 32)
+    monkeypatch.setenv("ACCESS_KEYS_SECRET_KEY", "b" * 32)
+    return canned
+
+
+@pytest.fixture
+def client_command(canned_api: CannedApi, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return in_process(capsys)
 
 
 # ---------------------------------------------------------------------------------- in process
@@ -128,6 +175,149 @@ def test_bad_arguments_exit_2_with_the_reason_and_create_nothing(access_keys, ar
     assert "error:" in result.stderr
     assert result.stdout == ""
     assert scan_table(settings().keys_table_name) == []
+
+
+# ------------------------------------------------------------------------- API text on a terminal
+OWNER = "AKID" + "o" * 32
+
+
+def access_record(**fields: Any) -> dict[str, Any]:
+    return {
+        "AccessTime": "2026-11-26T19:31:02.004Z",
+        "Service": "cam",
+        "Action": "ListAccessKeys",
+        "Result": "Success",
+        "ErrorCode": None,
+        "SourceIp": "203.0.113.7",
+        "UserAgent": "curl/8.5.0",
+        "RequestId": "9f0c2d1e-0000-4000-8000-000000000001",
+        **fields,
+    }
+
+
+def failed_attempt(**fields: Any) -> dict[str, Any]:
+    return {
+        "FirstTime": "2026-11-26T19:00:03.120Z",
+        "LastTime": "2026-11-26T19:42:10.981Z",
+        "Count": 412,
+        "SourceIp": "198.51.100.9",
+        "ErrorCode": "AuthFailure.SignatureFailure",
+        "UserAgent": "python-requests/2.32",
+        **fields,
+    }
+
+
+def records_document(access_records: list[dict[str, Any]], failed_attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"AccessRecords": access_records, "FailedAttempts": failed_attempts, "RequestId": "r-1"}
+
+
+def hostile_key() -> dict[str, Any]:
+    return {
+        "SecretId": OWNER,
+        "Status": "Active" + HOSTILE,
+        "CreateTime": "2026-11-26T19:30:44.123Z",
+        "Description": HOSTILE,
+        "LastAccessTime": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "document"),
+    [
+        pytest.param(
+            ["records", OWNER],
+            records_document(
+                [access_record(Action=HOSTILE, UserAgent=HOSTILE, Service=HOSTILE)],
+                [failed_attempt(UserAgent=HOSTILE, ErrorCode=HOSTILE)],
+            ),
+            id="records",
+        ),
+        pytest.param(["list"], {"AccessKeys": [hostile_key()], "TotalCount": 1, "RequestId": "r-1"}, id="list"),
+        pytest.param(["get", OWNER], {"AccessKey": hostile_key(), "RequestId": "r-1"}, id="get"),
+    ],
+)
+def test_hostile_api_text_is_shown_without_its_control_characters(
+    canned_api: CannedApi, client_command: Cli, arguments: list[str], document: dict[str, Any]
+) -> None:
+    canned_api.answer = document
+
+    result = client_command(*arguments)
+
+    assert result.exit_code == 0, result.stderr
+    assert not [character for character in HOSTILE_CHARACTERS if character in result.stdout]
+    assert HOSTILE_SHOWN in result.stdout
+
+
+def test_records_print_both_lists_with_the_hostile_text_stripped(canned_api: CannedApi, client_command: Cli) -> None:
+    canned_api.answer = records_document(
+        [access_record(Action=HOSTILE, UserAgent=HOSTILE), access_record(Result="Failure", ErrorCode="Throttled")],
+        [failed_attempt(UserAgent=HOSTILE)],
+    )
+
+    result = client_command("records", OWNER)
+
+    assert canned_api.requests == [("GET", f"/v1/access-keys/{OWNER}/access-records")]
+    assert result.stdout.splitlines() == [
+        "Time (UTC)           Service  Action          Result   Error      Source IP    User Agent",
+        "-------------------  -------  --------------  -------  ---------  -----------  --------------",
+        f"2026-11-26 19:31:02  cam      {HOSTILE_SHOWN}  Success  -          203.0.113.7  {HOSTILE_SHOWN}",
+        "2026-11-26 19:31:02  cam      ListAccessKeys  Failure  Throttled  203.0.113.7  curl/8.5.0",
+        "",
+        "Failed attempts (not signed with this key's SecretKey), per source IP, code and hour:",
+        "First (UTC)          Last (UTC)           Count  Source IP     Error code                    User agent",
+        "-------------------  -------------------  -----  ------------  ----------------------------  --------------",
+        f"2026-11-26 19:00:03  2026-11-26 19:42:10  412    198.51.100.9  AuthFailure.SignatureFailure  {HOSTILE_SHOWN}",
+    ]
+
+
+def test_records_as_json_are_the_api_document_exactly(canned_api: CannedApi, client_command: Cli) -> None:
+    canned_api.answer = records_document(
+        [access_record(Action=HOSTILE, UserAgent=HOSTILE)], [failed_attempt(UserAgent=HOSTILE)]
+    )
+
+    result = client_command("records", OWNER, "--output", "json")
+
+    assert json.loads(result.stdout) == canned_api.answer
+    assert not [character for character in HOSTILE_CHARACTERS if character in result.stdout]
+    assert result.stdout.count(json.dumps(HOSTILE)) == 3  # escaped, as the API sent it
+    assert '"UserAgent": "\\u001b[2J\\u001b[31mevil\\u202eabc\\u0007"' in result.stdout
+
+
+def test_records_say_so_when_both_lists_are_empty(canned_api: CannedApi, client_command: Cli) -> None:
+    canned_api.answer = records_document([], [])
+
+    result = client_command("records", OWNER)
+
+    assert result.stdout == "No access records in the past 90 days.\n\nNo failed attempts in the past 90 days.\n"
+
+
+def test_records_of_a_server_without_failed_attempts_show_none(canned_api: CannedApi, client_command: Cli) -> None:
+    canned_api.answer = {"AccessRecords": [access_record()], "RequestId": "r-1"}
+
+    result = client_command("records", OWNER)
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[2].split()[2:] == [
+        "cam",
+        "ListAccessKeys",
+        "Success",
+        "-",
+        "203.0.113.7",
+        "curl/8.5.0",
+    ]
+    assert result.stdout.endswith("\n\nNo failed attempts in the past 90 days.\n")
+
+
+def test_an_api_error_is_printed_without_its_control_characters(canned_api: CannedApi, client_command: Cli) -> None:
+    canned_api.answer = ApiError(401, "AuthFailure" + HOSTILE, "refused " + HOSTILE, "r-1" + HOSTILE)
+
+    result = client_command("records", OWNER)
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"access-keys: AuthFailure{HOSTILE_SHOWN}: refused {HOSTILE_SHOWN} (RequestId r-1{HOSTILE_SHOWN})\n"
+    )
 
 
 # ------------------------------------------------------------------------------ out of process

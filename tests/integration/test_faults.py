@@ -8,6 +8,10 @@ sees, that the tables hold no partial state, and that a retry of the same reques
 The access record's own PutItem is the one exception, by design (docs/api.md, README): the
 request's outcome stands when its record cannot be written, and the loss is counted in the
 AccessRecordsLost metric, so that a retry never repeats a create that happened.
+
+A state-changing request also makes the used-signature guard's conditional PutItem before its
+operation. When that write fails, the request fails closed (5xx, or 429 when throttled) and
+changes nothing; when its condition fails, the signature was already used (401).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from access_keys import key_material
 from access_keys.config import settings
 
 RECORD_WRITE = "dynamodb:PutItem"
-CONDITIONAL_WRITES = frozenset({"dynamodb:TransactWriteItems", "dynamodb:UpdateItem"})
+# The guard's PutItem is conditional too; the record's, always the last call, is not.
+CONDITIONAL_WRITES = frozenset({"dynamodb:TransactWriteItems", "dynamodb:UpdateItem", "dynamodb:PutItem"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,8 @@ FAULTS = [
 # condition stands for, which is also what a real lost race gives.
 CONDITIONAL_ANSWERS = {
     "CreateAccessKey": (409, "OperationDenied.AccessKeyOverLimit"),
-    "UpdateAccessKey": (404, "ResourceNotFound.AccessKey"),
+    # The key is there and owned, so a failed condition means a status change signed later.
+    "UpdateAccessKey": (401, "AuthFailure.SignatureExpire"),
     # The delete reads the key again and retries once, which a single failure cannot stop.
     "DeleteAccessKey": (200, None),
 }
@@ -143,14 +149,24 @@ def _calls_of(scenario: Scenario) -> list[str]:
 
 def _record_of(request_id: str) -> dict[str, Any] | None:
     for item in scan_table(settings().records_table_name):
-        if item["RequestId"]["S"] == request_id:
+        if item.get("RequestId", {}).get("S") == request_id:
             return item
     return None
+
+
+def _failed_attempt_codes() -> list[str]:
+    return [
+        item["ErrorCode"]["S"]
+        for item in scan_table(settings().records_table_name)
+        if item["SecretIdShard"]["S"].endswith("#F")
+    ]
 
 
 def _expected(scenario: Scenario, fault: Fault, call: str) -> tuple[int, str | None]:
     if fault.name == "throttle":
         return 429, "RequestLimitExceeded"
+    if fault.name == "conditional-failure" and call == "dynamodb:PutItem":
+        return 401, "AuthFailure.SignatureFailure"  # the guard: this signature was used already
     if fault.name == "conditional-failure":
         return CONDITIONAL_ANSWERS[scenario.operation]
     return 500, "InternalError"
@@ -164,7 +180,11 @@ def test_a_failed_aws_call_gets_a_clear_answer_leaves_no_partial_state_and_a_ret
     sequence = _calls_of(scenario)
     assert sequence[-1] == RECORD_WRITE  # the access record is the last call of every request
 
-    targets = [(position, call) for position, call in enumerate(sequence, 1) if fault.applies_to(call)]
+    targets = [
+        (position, call)
+        for position, call in enumerate(sequence, 1)
+        if fault.applies_to(call) and not (fault.name == "conditional-failure" and position == len(sequence))
+    ]
     if not targets:
         pytest.skip(f"{scenario.operation} makes no call a {fault.name} applies to")
     for position, call in targets:
@@ -188,6 +208,12 @@ def test_a_failed_aws_call_gets_a_clear_answer_leaves_no_partial_state_and_a_ret
             record = _record_of(response.body["RequestId"])
             if position == 1:  # the key itself could not be read: no owner to record it for
                 assert record is None, where
+                continue_with_retry = True
+            elif call == "kms:Decrypt":
+                # The signature could not be checked, so nothing proves the key's SecretKey signed
+                # it: it is counted as a failed attempt, never as an access record.
+                assert record is None, where
+                assert _failed_attempt_codes() == [code], where
                 continue_with_retry = True
             else:
                 assert record is not None, where

@@ -92,9 +92,13 @@ EVENTS_WITH_MANAGED_WILDCARD_POLICY = {
     "Kinesis": "AWSLambdaKinesisExecutionRole",
     "SQS": "AWSLambdaSQSQueueExecutionRole",
 }
-# Condition operators this test evaluates; the only key it computes from a call is kms:EncryptionContextKeys.
+# Condition operators this test evaluates; the keys it computes from a call are kms:EncryptionContextKeys,
+# and dynamodb:Attributes and dynamodb:ReturnValues for the single-item DynamoDB calls.
 # Any other operator or key fails the test rather than being assumed to hold.
-CONDITION_OPERATORS = frozenset({"StringEquals", "ForAllValues:StringEquals", "ForAnyValue:StringEquals"})
+CONDITION_OPERATORS = frozenset(
+    {"StringEquals", "StringEqualsIfExists", "ForAllValues:StringEquals", "ForAnyValue:StringEquals"}
+)
+SINGLE_ITEM_CALLS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
 
 FUNCTION_TYPE = "AWS::Serverless::Function"
 POLICY_TYPES = ("AWS::IAM::Policy", "AWS::IAM::RolePolicy", "AWS::IAM::ManagedPolicy")
@@ -279,6 +283,8 @@ def condition_refusal(condition: dict[str, Any], context: dict[str, tuple[str, .
         if operator not in CONDITION_OPERATORS:
             return f"condition operator {operator} is not one this test evaluates"
         for key, values in tests.items():
+            if operator == "StringEqualsIfExists" and key in IF_EXISTS_KEYS and key not in context:
+                continue  # the request does not carry it, so the condition holds
             if key not in context:
                 return f"condition key {key} is not one this test can compute for this call"
             allowed, present = set(as_list(values)), set(context[key])
@@ -286,7 +292,7 @@ def condition_refusal(condition: dict[str, Any], context: dict[str, tuple[str, .
                 return f"{key} {sorted(present)} is not within {sorted(allowed)}"
             if operator == "ForAnyValue:StringEquals" and not present & allowed:
                 return f"{key} {sorted(present)} has none of {sorted(allowed)}"
-            if operator == "StringEquals" and (len(present) != 1 or not present <= allowed):
+            if operator in ("StringEquals", "StringEqualsIfExists") and (len(present) != 1 or not present <= allowed):
                 return f"{key} {sorted(present)} is not one of {sorted(allowed)}"
     return None
 
@@ -325,6 +331,8 @@ def iam_uses(service: str, operation: str, params: dict[str, Any], names: dict[s
         return uses
     if service == "dynamodb" and operation in ("BatchGetItem", "BatchWriteItem"):
         return [Use(Permission(call, logical_id(table)), call) for table in params["RequestItems"]]
+    if service == "dynamodb" and operation in SINGLE_ITEM_CALLS:
+        return [Use(Permission(call, logical_id(params.get("TableName"))), call, dynamodb_condition_keys(params))]
     if service == "dynamodb":
         return [Use(Permission(call, logical_id(params.get("TableName"))), call)]
     if service == "kms":
@@ -382,6 +390,22 @@ def recording(recorder: CallRecorder, function_ids: list[str]) -> Iterator[None]
 # ------------------------------------------------------------------------ driving each function
 
 
+# Keys a request carries only when it sets the parameter they come from.
+IF_EXISTS_KEYS = frozenset({"dynamodb:ReturnValues"})
+
+
+def dynamodb_condition_keys(params: dict[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """dynamodb:Attributes (every top-level attribute the request names: its key, the item it puts,
+    its expressions' names, the attributes it gets) and dynamodb:ReturnValues, if the request sets it."""
+    names = set(params.get("Key", {})) | set(params.get("Item", {}))
+    names |= {name.split(".")[0] for name in params.get("ExpressionAttributeNames", {}).values()}
+    names |= set(params.get("AttributesToGet", []))
+    keys: list[tuple[str, tuple[str, ...]]] = [("dynamodb:Attributes", tuple(sorted(names)))]
+    if "ReturnValues" in params:
+        keys.append(("dynamodb:ReturnValues", (params["ReturnValues"],)))
+    return tuple(keys)
+
+
 def expect(response: Response, status: int, code: str | None = None) -> Response:
     assert (response.status, response.error_code) == (status, code), (
         f"the scenario changed: expected {status} {code}, got {response.status} {response.raw_body}"
@@ -424,6 +448,7 @@ def drive_list_keys(api: Api, cast: Cast) -> None:
     expect(api.call("ListAccessKeys/list", cast.alice), 200)  # warm
     expect(api.call("ListAccessKeys/list", cast.alice_second), 200)  # gives the key-to-be-deleted records
     expect(api.call("ListAccessKeys/list", cast.disabled), 401, "AuthFailure.SecretIdNotFound")
+    expect(api.call("ListAccessKeys/list", forged(cast.bob)), 401, "AuthFailure.SignatureFailure")
 
 
 def drive_get(api: Api, cast: Cast) -> None:
@@ -438,6 +463,8 @@ def drive_get(api: Api, cast: Cast) -> None:
         401,
         "AuthFailure.SecretIdNotFound",
     )
+    forged_get = api.call("GetAccessKey/get", forged(cast.bob), secret_id=cast.bob.secret_id)
+    expect(forged_get, 401, "AuthFailure.SignatureFailure")
 
 
 def drive_update(api: Api, cast: Cast) -> None:
@@ -451,6 +478,8 @@ def drive_update(api: Api, cast: Cast) -> None:
     expect(not_found, 404, "ResourceNotFound.AccessKey")
     refused = api.call("UpdateAccessKey/enable", cast.disabled, secret_id=cast.disabled.secret_id)
     expect(refused, 401, "AuthFailure.SecretIdNotFound")
+    forged_update = api.call("UpdateAccessKey/enable", forged(cast.bob), secret_id=cast.bob.secret_id)
+    expect(forged_update, 401, "AuthFailure.SignatureFailure")
 
 
 def drive_delete(api: Api, cast: Cast) -> None:
@@ -465,6 +494,8 @@ def drive_delete(api: Api, cast: Cast) -> None:
     expect(api.call("DeleteAccessKey/delete", cast.alice, secret_id=second), 404, "ResourceNotFound.AccessKey")
     refused = api.call("DeleteAccessKey/delete", cast.disabled, secret_id=cast.disabled.secret_id)
     expect(refused, 401, "AuthFailure.SecretIdNotFound")
+    forged_delete = api.call("DeleteAccessKey/delete", forged(cast.bob), secret_id=cast.bob.secret_id)
+    expect(forged_delete, 401, "AuthFailure.SignatureFailure")
 
 
 def drive_list_records(api: Api, cast: Cast) -> None:
@@ -475,6 +506,8 @@ def drive_list_records(api: Api, cast: Cast) -> None:
     expect(not_found, 404, "ResourceNotFound.AccessKey")
     refused = api.call("ListAccessRecords/list", cast.disabled, secret_id=cast.disabled.secret_id)
     expect(refused, 401, "AuthFailure.SecretIdNotFound")
+    forged_list = api.call("ListAccessRecords/list", forged(cast.bob), secret_id=cast.bob.secret_id)
+    expect(forged_list, 401, "AuthFailure.SignatureFailure")
 
 
 def cloud_api(api: Api, credentials: Credentials, event: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -503,6 +536,7 @@ def drive_tencent_cloud_api(api: Api, cast: Cast) -> None:
     assert [row["SecretId"] for row in last_used["SecretIdLastUsedRows"]] == [carol.secret_id]
     refused = cloud_api(api, cast.disabled, "list-access-keys", {})
     assert refused["Error"]["Code"] == "AuthFailure.SecretIdNotFound"
+    assert cloud_api(api, forged(carol), "list-access-keys", {})["Error"]["Code"] == "AuthFailure.SignatureFailure"
 
 
 def drive_console() -> None:
@@ -568,7 +602,7 @@ def used() -> dict[str, list[Use]]:
             bob=bootstrap_key("100000000002", "bob"),
             disabled=bootstrap_key("100000000003", "disabled"),
         )
-        key_store.set_status("100000000003", cast.disabled.secret_id, Status.INACTIVE)
+        key_store.set_status("100000000003", cast.disabled.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
         stream = StreamPump()
         drive_create(api, cast)
         drive_list_keys(api, cast)
@@ -648,6 +682,27 @@ def function_policy_statements(template: dict[str, Any]) -> Iterator[tuple[str, 
         for document in documents:
             for statement in as_list(document.get("Statement")):
                 yield logical_id, statement
+
+
+def test_record_last_access_may_update_only_last_access_time(used: dict[str, list[Use]]) -> None:
+    # Given the statement that lets the stream function update the keys table
+    (statement,) = [
+        statement
+        for where, statement in function_policy_statements(load_template())
+        if where == "RecordLastAccessRole" and "dynamodb:UpdateItem" in as_list(statement["Action"])
+    ]
+
+    # Then it names the attributes it may touch, and they are the key and LastAccessTime alone:
+    # with its code or its role compromised, it can change no key's status, owner or secret.
+    attributes = statement.get("Condition", {}).get("ForAllValues:StringEquals", {}).get("dynamodb:Attributes")
+    assert sorted(as_list(attributes)) == ["LastAccessTime", "SecretId"], statement
+    # ReturnValues other than NONE would read the whole item back, around the attribute list.
+    assert statement["Condition"]["StringEqualsIfExists"]["dynamodb:ReturnValues"] == ["NONE"]
+    # And the updates the function really made stay within it (so the grant is usable, not decorative)
+    updates = [use for use in used["RecordLastAccessFunction"] if use.call == "dynamodb:UpdateItem"]
+    assert updates
+    for use in updates:
+        assert set(dict(use.context)["dynamodb:Attributes"]) <= {"SecretId", "LastAccessTime"}
 
 
 def test_no_function_permission_is_on_a_wildcard() -> None:

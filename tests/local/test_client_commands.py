@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import stat
 import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import LocalStack
+from secret_ledger import LEDGER
 from stack_process import free_port, unique_uin
 
+from access_keys import signing
+from access_keys_tools import client as client_module
 from access_keys_tools.cli import main
 from access_keys_tools.client import AccessKeysClient, ApiError, ClientError
 from access_keys_tools.profiles import Profile, load_profile, profiles_path, save_profile
@@ -27,6 +36,12 @@ class Run:
 
 
 Cli = Callable[..., Run]
+FAILED_ATTEMPTS_HEADING = "Failed attempts (not signed with this key's SecretKey), per source IP, code and hour:\n"
+
+
+def cam_time(rfc3339: str) -> str:
+    """The REST API's 2026-11-26T19:30:44.123Z as CAM writes it: 2026-11-26 19:30:44 (UTC)."""
+    return rfc3339[:19].replace("T", " ")
 
 
 @pytest.fixture
@@ -141,17 +156,116 @@ def test_delete_without_a_terminal_needs_yes(owner: AccessKeysClient, access_key
         owner.get_access_key(key)
 
 
-def test_records_show_failures_with_their_codes(owner: AccessKeysClient, access_keys: Cli, local_stack) -> None:
-    forged = AccessKeysClient(owner.secret_id, "f" * 32, local_stack.url)
-    with pytest.raises(ApiError, match=r"AuthFailure\.SignatureFailure"):
-        forged.list_access_keys()
+def test_records_show_failures_with_their_codes_and_no_control_characters(
+    owner: AccessKeysClient, access_keys: Cli, local_stack: LocalStack
+) -> None:
+    # ESC, C1's one-character CSI and BEL: what HTTP can carry in a header (Latin-1).
+    user_agent = "agent/1.0 \x1b[2J\x1b[31mred\x9b0m\x07"
+    signed_by_owner = AccessKeysClient(owner.secret_id, owner._secret_key, local_stack.url, user_agent=user_agent)
+    with pytest.raises(ApiError, match=r"ResourceNotFound\.AccessKey"):
+        signed_by_owner.get_access_key("AKID" + "x" * 32)
+
+    table = access_keys("records", owner.secret_id)
+    as_json = access_keys("records", owner.secret_id, "--output", "json")
+
+    rows = [row.split() for row in table.stdout.splitlines()[2:]]
+    assert rows[0][2:] == [
+        "cam",
+        "GetAccessKey",
+        "Failure",
+        "ResourceNotFound.AccessKey",
+        "127.0.0.1",
+        "agent/1.0",
+        "[2J[31mred0m",
+    ]
+    assert not re.search("[\x00-\x09\x0b-\x1f\x7f-\x9f]", table.stdout)
+    records = json.loads(as_json.stdout)["AccessRecords"]
+    assert [record["UserAgent"] for record in records if record["Action"] == "GetAccessKey"] == [user_agent]
+
+
+def test_records_show_a_request_not_signed_with_the_key_under_failed_attempts(
+    owner: AccessKeysClient, access_keys: Cli, local_stack: LocalStack
+) -> None:
+    # Needs the server's FailedAttempts (API.md, ListAccessRecords): anyone who knows the public
+    # SecretId can send this, and choose its User-Agent.
+    marker = f"scanner-{uuid.uuid4().hex[:8]}"
+    timestamp = int(time.time())
+    scope = f"{signing.utc_date(timestamp)}/cam/tc3_request"
+    forged = urllib.request.Request(  # noqa: S310 - the local stack's http:// URL
+        f"{local_stack.url}/v1/access-keys",
+        method="GET",
+        headers={
+            "Authorization": f"TC3-HMAC-SHA256 Credential={owner.secret_id}/{scope}, "
+            f"SignedHeaders=content-type;host, Signature={'0' * 64}",
+            "Content-Type": "application/json",
+            "X-TC-Timestamp": str(timestamp),
+            "User-Agent": f"{marker} \x1b[31mred",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged, timeout=10)  # noqa: S310
+    refusal = refused.value.read().decode()
+    LEDGER.saw_response(refusal)
+    assert (refused.value.code, json.loads(refusal)["Error"]["Code"]) == (401, "AuthFailure.SignatureFailure")
 
     result = access_keys("records", owner.secret_id)
 
-    rows = [row.split() for row in result.stdout.splitlines()[2:]]
-    assert rows[0][2:5] == ["ListAccessKeys", "Failure", "AuthFailure.SignatureFailure"]
-    assert rows[0][5] == "127.0.0.1"
-    assert rows[0][6] == "access-keys-client"
+    assert result.exit_code == 0, result.stderr
+    access_records, heading, failed_attempts = result.stdout.partition(FAILED_ATTEMPTS_HEADING)
+    assert heading == FAILED_ATTEMPTS_HEADING, result.stdout
+    assert access_records == "No access records in the past 90 days.\n\n"  # a forgery is never a use of the key
+    rows = failed_attempts.splitlines()[2:]
+    assert [row.split()[4:] for row in rows] == [["1", "127.0.0.1", "AuthFailure.SignatureFailure", marker, "[31mred"]]
+    assert "\x1b" not in result.stdout
+
+
+def test_call_action_signs_x_tc_action_so_a_read_and_a_create_can_share_a_second(
+    owner: AccessKeysClient, local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[urllib.request.Request] = []
+    urlopen = urllib.request.urlopen
+
+    def recording_urlopen(request: urllib.request.Request, *arguments: object, **keywords: object) -> object:
+        sent.append(request)
+        return urlopen(request, *arguments, **keywords)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(urllib.request, "urlopen", recording_urlopen)
+    # One second for both calls: with the stock SDKs' content-type;host, the create would carry
+    # the list's very signature and be refused as already used (API.md, "Single use").
+    second = float(int(time.time()))
+    monkeypatch.setattr(client_module, "time", SimpleNamespace(time=lambda: second))
+
+    listed = owner.call_action("ListAccessKeys", {})
+    created = owner.call_action("CreateAccessKey", {})
+
+    assert set(listed) == {"AccessKeys", "RequestId"}
+    assert listed["AccessKeys"] == [
+        {
+            "AccessKeyId": owner.secret_id,
+            "Status": "Active",
+            "CreateTime": cam_time(owner.get_access_key(owner.secret_id)["AccessKey"]["CreateTime"]),
+            "Description": "owner",
+        }
+    ]
+    assert created["AccessKey"]["Status"] == "Active"
+    list_request, create_request = sent[:2]
+    assert (list_request.get_method(), list_request.full_url) == ("POST", f"{local_stack.url}/")
+    assert list_request.get_header("X-tc-version") == "2019-01-16"
+    assert [request.get_header("X-tc-action") for request in (list_request, create_request)] == [
+        "ListAccessKeys",
+        "CreateAccessKey",
+    ]
+    assert list_request.get_header("X-tc-timestamp") == create_request.get_header("X-tc-timestamp")
+    authorization = signing.parse_authorization(list_request.get_header("Authorization"))
+    assert authorization.signed_headers == ("content-type", "host", "x-request-nonce", "x-tc-action")
+
+
+def test_call_action_raises_the_tencent_error_code(owner: AccessKeysClient) -> None:
+    with pytest.raises(ApiError) as raised:
+        owner.call_action("UpdateAccessKey", {"AccessKeyId": "AKID" + "x" * 32, "Status": "Inactive"})
+
+    assert raised.value.code == "ResourceNotFound.SecretNotExist"
+    assert raised.value.request_id
 
 
 def test_a_profile_is_saved_owner_only_and_used(local_stack: LocalStack, access_keys: Cli) -> None:

@@ -1,18 +1,26 @@
 """The API Keys Management page (`GET /console`) in a real browser: Debian's chromium, headless.
 
 The walk a user takes: sign in with a bootstrapped key, create a key and copy its SecretKey,
-disable and enable it, read the access records, then disable and delete it; idle sign-out; and
-every API text shown as text. A screenshot of each state goes to test-artifacts/console/ (not
-committed). Without chromium the test is skipped, saying what to install; CI installs it.
+disable and enable it, read the access records, then disable and delete it; idle sign-out; the
+day's signing key, the only thing kept, and its end at 00:00 UTC; failed attempts shown apart from
+the access records; and every API text shown as text. A screenshot of each state goes to
+test-artifacts/console/ (not committed). Without chromium the test is skipped, saying what to
+install; CI installs it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import re
 import shutil
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import LocalStack
@@ -26,6 +34,14 @@ from access_keys_tools.template import PROJECT_ROOT
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console"
 MARKUP = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>"
+STORAGE_KEY = "access-keys-console"  # the page's sessionStorage item
+# Everything a page script could keep between two requests, as text.
+KEPT = """() => ({
+  session: JSON.stringify(sessionStorage),
+  local: JSON.stringify(localStorage),
+  cookie: document.cookie,
+  inputs: Array.from(document.querySelectorAll("input"), (input) => input.value),
+})"""
 
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
@@ -61,11 +77,25 @@ def snap(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
-def sign_in(page: Page, secret_id: str, secret_key: str) -> None:
+def sign_in(page: Page, secret_id: str, secret_key: str, *, remember: bool = False) -> None:
     page.goto("/console")
     page.get_by_label("SecretId", exact=True).fill(secret_id)
     page.get_by_label("SecretKey", exact=True).fill(secret_key)
+    if remember:
+        page.get_by_label("Remember for this tab").check()
     page.get_by_role("button", name="Sign in").click()
+
+
+def signing_key(secret_key: str, date: str) -> str:
+    """The day's TC3 signing key, in hex: derived here independently of the page's script."""
+    key = f"TC3{secret_key}".encode()
+    for part in (date, "cam", "tc3_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    return key.hex()
+
+
+def utc_today() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d")
 
 
 def row(page: Page, secret_id: str):
@@ -105,6 +135,8 @@ def test_a_user_walks_the_whole_flow(page: Page, local_stack: LocalStack) -> Non
     snap(page, "01-sign-in")
     sign_in(page, owner.secret_id, "x" * 32)
     expect(page.locator("#sign-in-error")).to_contain_text("(AuthFailure.SignatureFailure)")
+    # Refused or not, the field gave the SecretKey up as soon as the day's key was derived.
+    assert page.get_by_label("SecretKey", exact=True).input_value() == ""
     snap(page, "02-sign-in-refused")
 
     sign_in(page, owner.secret_id, owner._secret_key)
@@ -154,11 +186,14 @@ def test_a_user_walks_the_whole_flow(page: Page, local_stack: LocalStack) -> Non
     # Records: the page's own calls, newest first, in the side panel.
     row(page, owner.secret_id).get_by_role("button", name="More Access Records").click()
     panel = page.locator("#records-panel")
-    expect(panel.locator("tbody tr").first).to_be_visible()
-    actions = panel.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    expect(panel.locator("#records tr").first).to_be_visible()
+    actions = panel.locator("#records tr td:nth-child(3)").all_inner_texts()
     assert {"CreateAccessKey", "UpdateAccessKey", "ListAccessKeys"} <= set(actions)
-    expect(panel).to_contain_text("AuthFailure.SignatureFailure")  # the refused sign-in
-    assert panel.locator("tbody tr").count() <= 20
+    # The refused sign-in was not signed with the key's SecretKey: a failed attempt, not a record.
+    expect(panel.locator("#attempts")).to_contain_text("AuthFailure.SignatureFailure")
+    expect(panel.locator("#records")).not_to_contain_text("AuthFailure.SignatureFailure")
+    assert panel.locator("#records tr").count() <= 20
+    assert panel.locator("#attempts tr").count() <= 20
     snap(page, "07-records")
     panel.get_by_role("button", name="Close").click()
     expect(panel).to_be_hidden()
@@ -179,12 +214,127 @@ def test_a_user_walks_the_whole_flow(page: Page, local_stack: LocalStack) -> Non
     expect(page.get_by_role("button", name="Create Key")).to_be_enabled()
     snap(page, "09-deleted")
 
-    # The secret was never stored anywhere but this page's memory.
+    # Nothing was stored anywhere but this page's memory, which holds the day's signing key only.
     assert page.evaluate("JSON.stringify(sessionStorage)") == "{}"
     assert page.evaluate("JSON.stringify(localStorage)") == "{}"
     assert page.context.cookies() == []
-    # The sign-in field gave the secret up: only the signing code holds it, in memory.
+    # The sign-in field gave the secret up.
     assert page.get_by_label("SecretKey", exact=True).input_value() == ""
+
+
+@pytest.mark.parametrize("remember", [True, False], ids=["remember", "memory-only"])
+def test_only_the_days_signing_key_is_kept(page: Page, local_stack: LocalStack, remember: bool) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "kept")
+    before = utc_today()
+    sign_in(page, owner.secret_id, owner._secret_key, remember=remember)
+    expect(row(page, owner.secret_id)).to_be_visible()
+    after = utc_today()
+
+    kept = page.evaluate(KEPT)
+    assert owner._secret_key not in json.dumps(kept)
+    assert kept["local"] == "{}"
+    assert kept["cookie"] == ""
+    assert page.context.cookies() == []
+    if not remember:
+        assert kept["session"] == "{}"
+        return
+    stored = json.loads(json.loads(kept["session"])[STORAGE_KEY])
+    assert set(stored) == {"secretId", "date", "signingKey"}
+    assert stored["secretId"] == owner.secret_id
+    assert stored["date"] in {before, after}
+    assert stored["signingKey"] == signing_key(owner._secret_key, stored["date"])
+
+    # A reload signs in again from that alone.
+    page.reload()
+    expect(row(page, owner.secret_id)).to_be_visible()
+    assert owner._secret_key not in json.dumps(page.evaluate(KEPT))
+
+
+def test_an_earlier_record_holding_the_secret_key_is_dropped(page: Page, local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "earlier")
+    page.goto("/console")
+    # What the page kept before it derived the day's key: the SecretKey itself.
+    earlier = json.dumps({"secretId": owner.secret_id, "secretKey": owner._secret_key})
+    page.evaluate("([name, value]) => sessionStorage.setItem(name, value)", [STORAGE_KEY, earlier])
+
+    page.reload()
+
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.locator("#who")).to_be_hidden()
+    assert page.evaluate("JSON.stringify(sessionStorage)") == "{}"
+
+
+@pytest.mark.parametrize("used", [False, True], ids=["left-open", "used-after"])
+def test_the_signing_key_ends_at_midnight_utc(page: Page, local_stack: LocalStack, used: bool) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "midnight")
+    sign_in(page, owner.secret_id, owner._secret_key, remember=True)
+    expect(row(page, owner.secret_id)).to_be_visible()
+    signed_for = json.loads(page.evaluate(f"sessionStorage.getItem('{STORAGE_KEY}')"))["date"]
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if "/v1/" in request.url else None)
+
+    # Five seconds into the next UTC day, with no 15 idle minutes run on the page's timers.
+    page.clock.set_system_time(datetime.fromisoformat(signed_for).replace(tzinfo=UTC) + timedelta(days=1, seconds=5))
+    if used:
+        page.get_by_role("button", name="Refresh").click()
+    else:
+        page.clock.run_for(10_000)
+
+    expect(page.locator("#notice")).to_have_text(
+        f"The signing key of {signed_for} has expired at 00:00 UTC: sign in again."
+    )
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert page.evaluate("JSON.stringify(sessionStorage)") == "{}"
+    assert sent == [], "a request the service would refuse was sent"
+    snap(page, f"12-signing-key-expired-{'used' if used else 'left-open'}")
+
+
+def test_a_failed_attempt_is_shown_apart_from_the_access_records(page: Page, local_stack: LocalStack) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "attempts")
+    sign_in(page, owner.secret_id, owner._secret_key)
+    row(page, owner.secret_id).get_by_role("button", name="More Access Records").click()
+    expect(page.locator("#records tr").first).to_be_visible()
+    expect(page.locator("#attempts-empty")).to_have_text("No failed attempts in the past 90 days.")
+    page.get_by_role("button", name="Close").click()
+
+    # Anyone can name a SecretId; without its SecretKey, the signature is wrong.
+    agent = "failed-attempt-probe/1.0"
+    timestamp = int(time.time())
+    scope = f"{datetime.fromtimestamp(timestamp, UTC):%Y-%m-%d}/cam/tc3_request"
+    forged = urllib.request.Request(  # noqa: S310 - loopback
+        f"{local_stack.url}/v1/access-keys",
+        headers={
+            "Content-Type": "application/json",
+            "X-TC-Timestamp": str(timestamp),
+            "Authorization": (
+                f"TC3-HMAC-SHA256 Credential={owner.secret_id}/{scope}, "
+                f"SignedHeaders=content-type;host, Signature={'0' * 64}"
+            ),
+            "User-Agent": agent,
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(forged)  # noqa: S310 - loopback
+    with refused.value:
+        answer = refused.value.read().decode()
+    LEDGER.saw_response(answer)
+    assert refused.value.code == 401
+    assert json.loads(answer)["Error"]["Code"] == "AuthFailure.SignatureFailure"
+
+    row(page, owner.secret_id).get_by_role("button", name="More Access Records").click()
+    attempts = page.locator("#attempts tr")
+    expect(attempts).to_have_count(1)
+    expect(attempts.first.locator("td").nth(2)).to_have_text("1")
+    expect(attempts.first.locator("td").nth(4)).to_have_text("AuthFailure.SignatureFailure")
+    expect(attempts.first.locator("td").nth(5)).to_have_text(agent)
+    expect(page.locator("#attempts-empty")).to_be_hidden()
+    # Not an access record: those are the requests signed with the key's SecretKey, this page's.
+    records = page.locator("#records")
+    expect(records.locator("tr").first).to_be_visible()
+    expect(records).not_to_contain_text(agent)
+    expect(records).not_to_contain_text("AuthFailure.SignatureFailure")
+    assert set(records.locator("td:nth-child(2)").all_inner_texts()) == {"cam"}
+    snap(page, "13-failed-attempts")
 
 
 def test_an_idle_page_forgets_the_secret_after_15_minutes(page: Page, local_stack: LocalStack) -> None:

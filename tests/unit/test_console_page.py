@@ -49,6 +49,7 @@ def test_each_file_is_served_with_its_type_and_a_strict_policy(path: str, conten
     assert "frame-ancestors 'none'" in policy
     assert "unsafe" not in policy
     assert response["headers"]["X-Content-Type-Options"] == "nosniff"
+    assert response["headers"]["Cache-Control"] == "no-store"
 
 
 @pytest.mark.parametrize("path", ["/console/app.py", "/console/../template.yaml", "/console/static/index.html", "/"])
@@ -58,6 +59,7 @@ def test_nothing_else_is_served(path: str) -> None:
     assert response["statusCode"] == 404
     assert json.loads(response["body"]) == {"message": "Not Found"}
     assert "Content-Security-Policy" in response["headers"]
+    assert response["headers"]["Cache-Control"] == "no-store"
 
 
 def test_the_page_has_no_inline_code_and_loads_nothing_from_elsewhere() -> None:
@@ -84,6 +86,18 @@ def test_the_secret_is_kept_in_memory_or_session_storage_only() -> None:
     assert 'credentials: "omit"' in script
 
 
+def test_the_secret_key_is_never_stored() -> None:
+    script = (STATIC / "console.js").read_text()
+    written = re.findall(r"sessionStorage\.setItem\((.*?)\);", script, flags=re.DOTALL)
+
+    assert written, "the Remember box writes something"
+    for arguments in written:
+        assert not re.search(r"secret[-_]?key", arguments, flags=re.IGNORECASE), arguments
+    # Nothing in the script is named for the SecretKey: its field is read straight into the bytes
+    # the day's signing key is derived from (tests/local/test_console.py checks the storage itself).
+    assert "secretKey" not in script
+
+
 @pytest.mark.parametrize(
     "label",
     [
@@ -98,6 +112,11 @@ def test_the_secret_is_kept_in_memory_or_session_storage_only() -> None:
         '<th scope="col">Created</th>',
         '<th scope="col">Last Access</th>',
         '<th scope="col">Description</th>',
+        '<th scope="col">Service</th>',
+        '<h3 id="attempts-title">Failed attempts',
+        '<th scope="col">First</th>',
+        '<th scope="col">Last</th>',
+        '<th scope="col">Count</th>',
     ],
 )
 def test_the_visible_labels_are_there(label: str) -> None:

@@ -127,8 +127,22 @@ def sdk_sign(
     )
 
 
+# A read: its signature is neither spent nor bound, so no table is needed here.
+READ = authentication.SignatureUse(action="GetAccessKey", changes_state=False)
+
+
 def verify(request: SignedRequest, stored: StoredKey | None = STORED, *, now: float = TIMESTAMP) -> AccessKey:
-    return authentication.verify(request, stored, now=now)
+    """The caller's key as `authentication.authenticate` finds it with `stored` in the table, or its refusal raised."""
+
+    def get_key(secret_id: str) -> StoredKey | None:
+        return stored if stored is not None and stored.key.secret_id == secret_id else None
+
+    with mock.patch.object(authentication.key_store, "get_key", get_key):
+        verdict = authentication.authenticate(request, READ, now=now)
+    if verdict.refusal is not None:
+        raise verdict.refusal
+    assert verdict.caller is not None
+    return verdict.caller.key
 
 
 def with_header(request: SignedRequest, name: str, value: str | None) -> SignedRequest:

@@ -37,30 +37,35 @@ DYNAMODB_ACTIONS_NEEDED = {
     "CreateAccessKeyFunction": {
         # TransactWriteItems of the key put and the account-item quota update.
         "KeysTable": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-        "AccessRecordsTable": {"dynamodb:PutItem"},
+        # Its access record and the used-signature guard (PutItem), a failed attempt's count (UpdateItem).
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     },
     "ListAccessKeysFunction": {
         # The account item, then its keys.
         "KeysTable": {"dynamodb:GetItem", "dynamodb:BatchGetItem"},
-        "AccessRecordsTable": {"dynamodb:PutItem"},
+        # Its access record and the used-signature guard (PutItem), a failed attempt's count (UpdateItem).
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     },
     "GetAccessKeyFunction": {
         "KeysTable": {"dynamodb:GetItem"},
-        "AccessRecordsTable": {"dynamodb:PutItem"},
+        # Its access record and the used-signature guard (PutItem), a failed attempt's count (UpdateItem).
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     },
     "UpdateAccessKeyFunction": {
         "KeysTable": {"dynamodb:GetItem", "dynamodb:UpdateItem"},
-        "AccessRecordsTable": {"dynamodb:PutItem"},
+        # Its access record and the used-signature guard (PutItem), a failed attempt's count (UpdateItem).
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     },
     "DeleteAccessKeyFunction": {
         # TransactWriteItems of the key delete, the account-item update and the put of the
         # DELETED#<SecretId> tombstone the cleanup removes the key's records through.
         "KeysTable": {"dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:PutItem"},
-        "AccessRecordsTable": {"dynamodb:PutItem"},
+        # Its access record and the used-signature guard (PutItem), a failed attempt's count (UpdateItem).
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     },
     "ListAccessRecordsFunction": {
         "KeysTable": {"dynamodb:GetItem"},
-        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:Query"},
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
     },
     "TencentCloudApiFunction": {
         # What CreateAccessKey, ListAccessKeys, UpdateAccessKey and DeleteAccessKey call between them.
@@ -71,7 +76,8 @@ DYNAMODB_ACTIONS_NEEDED = {
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
         },
-        "AccessRecordsTable": {"dynamodb:PutItem"},
+        # Its access record and the used-signature guard (PutItem), a failed attempt's count (UpdateItem).
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
     },
 }
 
@@ -446,9 +452,13 @@ def test_record_last_access_reads_only_new_records_from_the_access_records_strea
     (stream,) = events_of_type("RecordLastAccessFunction", "DynamoDB")
 
     assert stream["Stream"] == {"Fn::GetAtt": ["AccessRecordsTable", "StreamArn"]}
-    # TTL expiries and the cleanup's deletes are REMOVE events: they must never invoke it.
+    # TTL expiries and the cleanup's deletes are REMOVE events: they must never invoke it. Nor may
+    # the failed-attempt counts and used signatures that share the table: only access records,
+    # the items with a Result, move a key's last access time.
     filters = stream["FilterCriteria"]["Filters"]
-    assert [json.loads(item["Pattern"]) for item in filters] == [{"eventName": ["INSERT"]}]
+    assert [json.loads(item["Pattern"]) for item in filters] == [
+        {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"Result": {"S": ["Success", "Failure"]}}}}
+    ]
     # The last access time follows within seconds.
     assert stream.get("MaximumBatchingWindowInSeconds", 0) <= 1
 

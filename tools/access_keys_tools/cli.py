@@ -10,7 +10,9 @@ They take the key from ACCESS_KEYS_SECRET_ID / ACCESS_KEYS_SECRET_KEY, or from a
 (`--profile`, default "default"; see access_keys_tools.profiles), and the endpoint from
 `--endpoint`, ACCESS_KEYS_ENDPOINT, the profile, or else the local stack at 127.0.0.1:3000.
 Output is a table, or the API's JSON with `--output json`. An API error prints its code and
-message on stderr and exits 1; a usage error exits 2.
+message on stderr and exits 1; a usage error exits 2. Text from the API reaches the terminal only
+through `terminal_text` (tables, details, error messages) or `terminal_json`: a User-Agent in an
+access record is chosen by whoever sent the request, and a SecretId is public.
 
 Operator commands, with AWS credentials rather than a key:
 
@@ -96,7 +98,10 @@ def _parser() -> argparse.ArgumentParser:
         ("get", "show one key, with its last access time"),
         ("disable", "disable a key: it is refused from the very next request"),
         ("enable", "enable a disabled key again"),
-        ("records", "show a key's latest 20 access records of the past 90 days, newest first"),
+        (
+            "records",
+            "show a key's access records and failed attempts of the past 90 days, the latest 20 of each, newest first",
+        ),
     ):
         command(name, help_text).add_argument("secret_id", metavar="ID", help="the key's SecretId")
     delete = command("delete", "delete a disabled key, for good")
@@ -140,16 +145,51 @@ def _parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------- output
+# What a terminal would act on rather than show: C0 controls and DEL (ESC starts the sequences
+# that clear the screen, recolour, retitle the window, or make the terminal type a reply into the
+# shell), C1 controls (0x9B is a one-character CSI), and the bidi controls that make text read in
+# another order than it is stored. Lone surrogates are not text and would stop print() with an error.
+_C0_AND_DEL = [*range(0x00, 0x20), 0x7F]
+_C1 = list(range(0x80, 0xA0))
+_BIDI = [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+_SURROGATES = list(range(0xD800, 0xE000))
+# Tabs and line breaks become a space, so that "a\nb" still reads as two words, on one line.
+_SPACING = [ord(character) for character in "\t\n\v\f\r\x85"]
+_TERMINAL_TEXT = (
+    dict.fromkeys([*_C0_AND_DEL, *_C1, *_BIDI])
+    | dict.fromkeys(_SPACING, " ")
+    | dict.fromkeys(_SURROGATES, "\N{REPLACEMENT CHARACTER}")
+)
+# json.dumps already writes C0 controls as \u escapes; with ensure_ascii=False it writes these raw.
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in (0x7F, *_C1, *_BIDI, *_SURROGATES)}
+
+
+def terminal_text(value: object) -> str:
+    """`value` as text that a terminal shows as it is, and that cannot rearrange the line it is on."""
+    return str(value).translate(_TERMINAL_TEXT)
+
+
+def terminal_json(document: object) -> str:
+    """The document as JSON that loads back equal to it, with nothing in it that a terminal acts on.
+
+    Only string contents can hold those characters, and a \\u escape there means the same string,
+    so nothing is lost; other non-ASCII text stays readable.
+    """
+    return json.dumps(document, indent=2, ensure_ascii=False).translate(_JSON_ESCAPES)
+
+
 def _time(value: str | None) -> str:
     """2026-11-26T19:30:44.123Z -> 2026-11-26 19:30:44 (the tables say UTC in their headers)."""
     return "never" if value is None else value.replace("T", " ")[:19]
 
 
-def _table(rows: list[list[str]], headers: list[str]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
-    lines = [headers, ["-" * width for width in widths], *rows]
+def _table(rows: Sequence[Sequence[object]], headers: list[str]) -> str:
+    # Widths are measured on the text as shown, so that a stripped control cannot skew the columns.
+    shown = [[terminal_text(cell) for cell in row] for row in [headers, *rows]]
+    widths = [max(len(cell) for cell in column) for column in zip(*shown, strict=True)]
+    lines = [shown[0], ["-" * width for width in widths], *shown[1:]]
     return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip() for line in lines
     )
 
 
@@ -170,13 +210,16 @@ def _key_details(key: dict[str, Any]) -> str:
         fields.append(("Last Access (UTC)", _time(key["LastAccessTime"])))
     fields.append(("Description", key["Description"]))
     width = max(len(name) for name, _ in fields)
-    return "\n".join(f"{name.ljust(width)}  {value}" for name, value in fields)
+    return "\n".join(f"{name.ljust(width)}  {terminal_text(value)}" for name, value in fields)
 
 
 def _record_rows(records: list[dict[str, Any]]) -> str:
+    if not records:
+        return "No access records in the past 90 days."
     rows = [
         [
             _time(record["AccessTime"]),
+            record.get("Service") or "-",
             record["Action"],
             record["Result"],
             record.get("ErrorCode") or "-",
@@ -185,9 +228,31 @@ def _record_rows(records: list[dict[str, Any]]) -> str:
         ]
         for record in records
     ]
-    if not rows:
-        return "No access records in the past 90 days."
-    return _table(rows, ["Time (UTC)", "Action", "Result", "Error", "Source IP", "User Agent"])
+    return _table(rows, ["Time (UTC)", "Service", "Action", "Result", "Error", "Source IP", "User Agent"])
+
+
+def _failed_attempt_rows(attempts: list[dict[str, Any]]) -> str:
+    if not attempts:
+        return "No failed attempts in the past 90 days."
+    rows = [
+        [
+            _time(attempt["FirstTime"]),
+            _time(attempt["LastTime"]),
+            attempt["Count"],
+            attempt.get("SourceIp") or "-",
+            attempt.get("ErrorCode") or "-",
+            attempt.get("UserAgent") or "-",
+        ]
+        for attempt in attempts
+    ]
+    table = _table(rows, ["First (UTC)", "Last (UTC)", "Count", "Source IP", "Error code", "User agent"])
+    return f"Failed attempts (not signed with this key's SecretKey), per source IP, code and hour:\n{table}"
+
+
+def _access_records(document: dict[str, Any]) -> str:
+    # A server from before FailedAttempts sends none; for it, none is what there is to show.
+    failed_attempts = document.get("FailedAttempts") or []
+    return f"{_record_rows(document['AccessRecords'])}\n\n{_failed_attempt_rows(failed_attempts)}"
 
 
 # ------------------------------------------------------------------------ credentials
@@ -234,7 +299,7 @@ def _save_profile(name: str, secret_id: str, secret_key: str, endpoint: str | No
 
 # --------------------------------------------------------------------------- commands
 def _print(arguments: argparse.Namespace, document: dict[str, Any], table: Callable[[dict[str, Any]], str]) -> None:
-    print(json.dumps(document, indent=2, ensure_ascii=False) if arguments.output == "json" else table(document))
+    print(terminal_json(document) if arguments.output == "json" else table(document))
 
 
 def _create(arguments: argparse.Namespace) -> int:
@@ -291,7 +356,7 @@ def _client_command(arguments: argparse.Namespace) -> int:
         _print(arguments, document, lambda d: _key_details(d["AccessKey"]))
     else:  # records
         document = client.list_access_records(arguments.secret_id)
-        _print(arguments, document, lambda d: _record_rows(d["AccessRecords"]))
+        _print(arguments, document, _access_records)
     return 0
 
 
@@ -402,10 +467,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ApiError as error:
         request = f" (RequestId {error.request_id})" if error.request_id else ""
-        print(f"access-keys: {error.code}: {error.message}{request}", file=sys.stderr)
+        print(terminal_text(f"access-keys: {error.code}: {error.message}{request}"), file=sys.stderr)
         return EXIT_FAILED
     except (ClientError, ProfileError) as error:
-        print(f"access-keys: {error}", file=sys.stderr)
+        # Not API text, but it quotes settings and OS errors verbatim: one rule for every line is easier to trust.
+        print(terminal_text(f"access-keys: {error}"), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         print(file=sys.stderr)

@@ -10,7 +10,10 @@
   const STORAGE_KEY = "access-keys-console";
   const encoder = new TextEncoder();
 
-  // The signed-in key: in this variable, and in sessionStorage only if the user asked.
+  // The signed-in key: its SecretId, the UTC date it signs for and that day's TC3 signing key, a
+  // non-extractable CryptoKey. The SecretKey itself is used once, at sign-in, and kept nowhere: a
+  // copy of what this page holds signs for one day at most. In sessionStorage (the signing key's
+  // hex, since a CryptoKey cannot be stored there) only if the user asked.
   let credentials = null;
   let lastActivity = Date.now();
   let keys = [];
@@ -21,18 +24,50 @@
 
   // ------------------------------------------------------------------ signing (TC3-HMAC-SHA256)
 
-  const hex = (buffer) => Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  // A Uint8Array as it is, not copied: a copy of the signing key would escape the wipe.
+  const hex = (bytes) => {
+    const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+    return Array.from(view, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  };
 
   async function sha256Hex(text) {
     return hex(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
   }
 
+  // Not extractable: the page's own code cannot read the key back out of it.
+  const importHmacKey = (raw) =>
+    crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+
   async function hmac(key, text) {
-    const imported = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    return crypto.subtle.sign("HMAC", imported, encoder.encode(text));
+    return crypto.subtle.sign("HMAC", await importHmacKey(key), encoder.encode(text));
   }
 
-  async function authorization(secretId, secretKey, method, path, body, timestamp) {
+  const utcDate = (milliseconds) => new Date(milliseconds).toISOString().slice(0, 10);
+
+  // The SecretKey goes from the field straight into bytes, and the field is emptied: bytes can be
+  // wiped once used, a string cannot. The caller wipes the result.
+  async function deriveSigningKey(field, date) {
+    const used = [encoder.encode(`TC3${field.value}`)];
+    field.value = "";
+    try {
+      for (const part of [date, "cam", "tc3_request"]) {
+        used.push(new Uint8Array(await hmac(used.at(-1), part)));
+      }
+      return used.pop();
+    } finally {
+      for (const bytes of used) bytes.fill(0);
+    }
+  }
+
+  // null while `date` is the UTC date of `now`; otherwise why the key cannot sign any more.
+  function outOfDate(date, now = Date.now()) {
+    const today = utcDate(now);
+    if (today === date) return null;
+    if (today > date) return `The signing key of ${date} has expired at 00:00 UTC: sign in again.`;
+    return `The signing key is for ${date}, but this computer's clock says ${today} (UTC): set it and sign in again.`;
+  }
+
+  async function authorization(using, method, path, body, timestamp) {
     const host = location.host.toLowerCase();
     const canonical = [
       method,
@@ -42,14 +77,11 @@
       "content-type;host",
       await sha256Hex(body),
     ].join("\n");
-    const date = new Date(timestamp * 1000).toISOString().slice(0, 10);
-    const scope = `${date}/cam/tc3_request`;
+    const scope = `${using.date}/cam/tc3_request`;
     const stringToSign = ["TC3-HMAC-SHA256", String(timestamp), scope, await sha256Hex(canonical)].join("\n");
-    const dateKey = await hmac(encoder.encode(`TC3${secretKey}`), date);
-    const serviceKey = await hmac(dateKey, "cam");
-    const signingKey = await hmac(serviceKey, "tc3_request");
-    const signature = hex(await hmac(signingKey, stringToSign));
-    return `TC3-HMAC-SHA256 Credential=${secretId}/${scope}, SignedHeaders=content-type;host, Signature=${signature}`;
+    const signature = hex(await crypto.subtle.sign("HMAC", using.signingKey, encoder.encode(stringToSign)));
+    const credential = `${using.secretId}/${scope}`;
+    return `TC3-HMAC-SHA256 Credential=${credential}, SignedHeaders=content-type;host, Signature=${signature}`;
   }
 
   class ApiError extends Error {
@@ -64,9 +96,17 @@
     }
   }
 
+  // The codes after which this page cannot go on signed in.
+  const SIGN_OUT_CODES = new Set(["AuthFailure.SecretIdNotFound", "SigningKeyExpired"]);
+
   async function call(method, path, document, using = credentials) {
+    if (!using) throw new ApiError("SignedOut", "This page is signed out: sign in again.", null);
     const body = document === undefined ? "" : JSON.stringify(document);
-    const timestamp = Math.floor(Date.now() / 1000);
+    const now = Date.now();
+    const timestamp = Math.floor(now / 1000);
+    // The service would refuse it (the scope's date must be the timestamp's): not sent.
+    const expired = outOfDate(using.date, now);
+    if (expired) throw new ApiError("SigningKeyExpired", expired, null);
     let response;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), REQUEST_TIMEOUT_MS);
@@ -76,7 +116,7 @@
         headers: {
           "Content-Type": "application/json",
           "X-TC-Timestamp": String(timestamp),
-          Authorization: await authorization(using.secretId, using.secretKey, method, path, body, timestamp),
+          Authorization: await authorization(using, method, path, body, timestamp),
         },
         body: body || undefined,
         cache: "no-store",
@@ -126,7 +166,7 @@
 
   function cell(row, text, className) {
     const td = document.createElement("td");
-    td.textContent = text;
+    td.textContent = text ?? "";
     if (className) td.className = className;
     row.append(td);
     return td;
@@ -190,28 +230,54 @@
 
   // --------------------------------------------------------------------------------- sign in/out
 
+  // What "Remember for this tab" kept: never the SecretKey, only what `credentials` holds.
   function remember() {
+    let saved = null;
     try {
-      const saved = sessionStorage.getItem(STORAGE_KEY);
-      return saved ? JSON.parse(saved) : null;
+      saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY));
     } catch {
+      // unreadable: dropped below
+    }
+    const valid =
+      saved &&
+      typeof saved.secretId === "string" &&
+      /^\d{4}-\d{2}-\d{2}$/.test(saved.date) &&
+      /^[0-9a-f]{64}$/.test(saved.signingKey);
+    if (!valid) {
+      // Anything else, such as an earlier version's record that held the SecretKey itself, goes.
+      forget();
       return null;
+    }
+    return saved;
+  }
+
+  function forget() {
+    try {
+      sessionStorage.removeItem(STORAGE_KEY);
+    } catch {
+      // storage refused: nothing was kept there
+    }
+  }
+
+  async function restore(saved) {
+    const raw = Uint8Array.from(saved.signingKey.match(/../g), (pair) => parseInt(pair, 16));
+    try {
+      return { secretId: saved.secretId, date: saved.date, signingKey: await importHmacKey(raw) };
+    } finally {
+      raw.fill(0);
     }
   }
 
   function signOut(message) {
     credentials = null;
     keys = [];
-    try {
-      sessionStorage.removeItem(STORAGE_KEY);
-    } catch {
-      // storage refused: nothing was kept there
-    }
+    forget();
     for (const dialog of document.querySelectorAll("dialog")) {
       if (dialog.open) dialog.close();
     }
     $("keys").replaceChildren();
     $("records").replaceChildren();
+    $("attempts").replaceChildren();
     $("secret-key").value = "";
     $("who").hidden = true;
     $("keys-view").hidden = true;
@@ -220,18 +286,20 @@
     notice(message);
   }
 
-  async function signIn(candidate, keep) {
+  // `kept`: the record for sessionStorage, or null to keep nothing there.
+  async function signIn(candidate, kept) {
     const answer = await call("GET", "/v1/access-keys", undefined, candidate);
     credentials = candidate;
     lastActivity = Date.now();
-    if (keep) {
-      sessionStorage.setItem(STORAGE_KEY, JSON.stringify(candidate));
+    if (kept) {
+      sessionStorage.setItem(STORAGE_KEY, JSON.stringify(kept));
+    } else {
+      forget();
     }
     $("who-id").textContent = candidate.secretId;
     $("who").hidden = false;
     $("sign-in-view").hidden = true;
     $("keys-view").hidden = false;
-    $("secret-key").value = "";
     keys = answer.AccessKeys;
     renderKeys();
   }
@@ -248,6 +316,10 @@
 
   // Disabled or deleted under us: the page cannot go on with this key.
   function failed(error, where) {
+    if (error.code === "SigningKeyExpired" && credentials) {
+      signOut(error.message);
+      return;
+    }
     if (error.code === "AuthFailure.SecretIdNotFound" && credentials) {
       signOut(`Signed out: the key this page was signed in with no longer works. ${error.describe()}`);
       return;
@@ -283,7 +355,7 @@
       if (after) after();
     } catch (error) {
       $("confirm").disabled = false;
-      if (error.code === "AuthFailure.SecretIdNotFound") {
+      if (SIGN_OUT_CODES.has(error.code)) {
         failed(error, $("confirm-error"));
       } else {
         show($("confirm-error"), error.describe ? error.describe() : String(error));
@@ -362,14 +434,19 @@
   async function openRecords(secretId) {
     $("records-key").textContent = secretId;
     $("records").replaceChildren();
+    $("attempts").replaceChildren();
     $("records-empty").hidden = true;
+    $("attempts-empty").hidden = true;
     show($("records-error"), "");
     $("records-panel").hidden = false;
     try {
-      const records = (await call("GET", `${keyPath(secretId)}/access-records`)).AccessRecords;
+      const answer = await call("GET", `${keyPath(secretId)}/access-records`);
+      const records = answer.AccessRecords;
+      const attempts = answer.FailedAttempts ?? [];
       for (const record of records) {
         const row = document.createElement("tr");
         cell(row, localTime(record.AccessTime));
+        cell(row, record.Service);
         cell(row, record.Action);
         cell(row, record.Result, record.Result === "Success" ? "active" : "inactive");
         cell(row, record.ErrorCode || "-");
@@ -378,6 +455,17 @@
         $("records").append(row);
       }
       $("records-empty").hidden = records.length > 0;
+      for (const attempt of attempts) {
+        const row = document.createElement("tr");
+        cell(row, localTime(attempt.FirstTime));
+        cell(row, localTime(attempt.LastTime));
+        cell(row, String(attempt.Count), "mono");
+        cell(row, attempt.SourceIp);
+        cell(row, attempt.ErrorCode);
+        cell(row, attempt.UserAgent, "agent");
+        $("attempts").append(row);
+      }
+      $("attempts-empty").hidden = attempts.length > 0;
     } catch (error) {
       failed(error, $("records-error"));
     }
@@ -385,8 +473,13 @@
 
   // ------------------------------------------------------------------------------------ wiring
 
-  function idleCheck() {
-    if (credentials && Date.now() - lastActivity >= IDLE_LIMIT_MS) {
+  // The date first: a key past its day is of no use, however recently the page was used.
+  function sessionCheck() {
+    if (!credentials) return;
+    const expired = outOfDate(credentials.date);
+    if (expired) {
+      signOut(expired);
+    } else if (Date.now() - lastActivity >= IDLE_LIMIT_MS) {
       signOut("Signed out after 15 minutes without activity: the SecretKey has been forgotten.");
     }
   }
@@ -394,24 +487,34 @@
   document.addEventListener("DOMContentLoaded", () => {
     for (const event of ["pointerdown", "keydown", "scroll"]) {
       document.addEventListener(event, () => {
-        idleCheck();
+        sessionCheck();
         lastActivity = Date.now();
       }, { capture: true, passive: true });
     }
-    setInterval(idleCheck, 10_000);
+    setInterval(sessionCheck, 10_000);
 
     $("sign-in-form").addEventListener("submit", async (event) => {
       event.preventDefault();
-      const candidate = { secretId: $("secret-id").value.trim(), secretKey: $("secret-key").value };
+      const secretId = $("secret-id").value.trim();
       show($("sign-in-error"), "");
       notice("");
-      if (!candidate.secretId || !candidate.secretKey) {
+      if (!secretId || !$("secret-key").value) {
         show($("sign-in-error"), "Enter both the SecretId and the SecretKey.");
         return;
       }
       $("sign-in").disabled = true;
       try {
-        await signIn(candidate, $("remember").checked);
+        const date = utcDate(Date.now());
+        const raw = await deriveSigningKey($("secret-key"), date);
+        let candidate;
+        let kept = null;
+        try {
+          candidate = { secretId, date, signingKey: await importHmacKey(raw) };
+          if ($("remember").checked) kept = { secretId, date, signingKey: hex(raw) };
+        } finally {
+          raw.fill(0);
+        }
+        await signIn(candidate, kept);
       } catch (error) {
         show($("sign-in-error"), error.describe ? error.describe() : String(error));
       } finally {
@@ -446,11 +549,19 @@
     });
 
     const saved = remember();
-    if (saved && saved.secretId && saved.secretKey) {
+    if (saved) {
       $("remember").checked = true;
-      signIn(saved, true).catch((error) => {
-        signOut(`The remembered key could not sign in: ${error.describe ? error.describe() : error}`);
-      });
+      const expired = outOfDate(saved.date);
+      if (expired) {
+        signOut(expired);
+      } else {
+        const { secretId, date, signingKey } = saved;
+        restore(saved)
+          .then((candidate) => signIn(candidate, { secretId, date, signingKey }))
+          .catch((error) => {
+            signOut(`The remembered key could not sign in: ${error.describe ? error.describe() : error}`);
+          });
+      }
     }
   });
 })();

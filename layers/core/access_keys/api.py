@@ -21,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from access_keys import authentication, records, validation
 from access_keys.clock import now_ms
-from access_keys.domain import AccessKey
+from access_keys.domain import OWN_SERVICE, STATE_CHANGING_ACTIONS, AccessKey, Caller
 from access_keys.errors import (
     InternalError,
     InvalidParameter,
@@ -32,6 +32,8 @@ from access_keys.errors import (
 from access_keys.observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
+# On every answer: a response may hold a SecretKey (the create), and none is worth keeping.
+_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,33 +115,36 @@ class Reply:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-Operation = Callable[[ApiRequest, AccessKey], Reply]
+Operation = Callable[[ApiRequest, Caller], Reply]
 
 
 @dataclass(frozen=True, slots=True)
 class Dialect:
     """How a family of routes answers: the REST routes' statuses and bodies, or another API's.
 
-    `code_of` is the error code the caller is answered, and the access record shows; `metric_action`
-    the Action dimension of the request's metrics, which must come from a small, fixed set.
+    `code_of` is the error code the caller is answered, and the access record shows; `recorded_action`
+    the Action that records and metrics show, which must come from a small, fixed set (any caller
+    can send any text). `action_header` is the header the action is read from, if the path alone
+    does not name it: a signature that leaves that header out must not serve another action.
     """
 
     success: Callable[[ApiRequest, Reply], dict[str, Any]]
     failure: Callable[[ApiRequest, ServiceError, str], dict[str, Any]]
     code_of: Callable[[ServiceError], str]
-    metric_action: Callable[[ApiRequest], str]
+    recorded_action: Callable[[ApiRequest], str]
+    action_header: str | None = None
 
 
 def _rest_success(request: ApiRequest, reply: Reply) -> dict[str, Any]:
     return {
         "statusCode": reply.status,
-        "headers": {"Content-Type": "application/json", "X-Request-Id": request.request_id},
+        "headers": {**_HEADERS, "X-Request-Id": request.request_id},
         "body": json.dumps({**reply.body, "RequestId": request.request_id}),
     }
 
 
 def _rest_failure(request: ApiRequest, error: ServiceError, code: str) -> dict[str, Any]:
-    headers = {"Content-Type": "application/json", "X-Request-Id": request.request_id}
+    headers = {**_HEADERS, "X-Request-Id": request.request_id}
     if error.status == 429:
         headers["Retry-After"] = "1"
     return {
@@ -153,7 +158,7 @@ REST = Dialect(
     success=_rest_success,
     failure=_rest_failure,
     code_of=lambda error: error.code,
-    metric_action=lambda request: request.action,
+    recorded_action=lambda request: request.action,
 )
 
 
@@ -174,40 +179,48 @@ def endpoint(action: str) -> Callable[[Operation], Callable[[Mapping[str, Any], 
 
 
 def handle(request: ApiRequest, operation: Operation, dialect: Dialect = REST) -> dict[str, Any]:
-    metrics.add_dimension(name="Action", value=dialect.metric_action(request))
+    action = dialect.recorded_action(request)
+    metrics.add_dimension(name="Action", value=action)
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
     if len(request.body) > MAX_BODY_BYTES:
         # Refused before anything is read or hashed, and without an access record.
         return _refuse(request, RequestSizeLimitExceeded(f"The body is over {MAX_BODY_BYTES} bytes."), dialect)
 
     access_time = now_ms()
-    stored = None
+    use = authentication.SignatureUse(
+        action=action, changes_state=action in STATE_CHANGING_ACTIONS, action_header=dialect.action_header
+    )
+    verdict: authentication.Verdict | None = None
     error: ServiceError | None = None
     try:
-        signed = request.signed()
-        stored = authentication.find_claimed_key(signed)
-        caller = authentication.verify(signed, stored, now=time.time())
-        metrics.add_metric(name="RequestsVerified", unit=MetricUnit.Count, value=1)
-        response = dialect.success(request, operation(request, caller))
+        verdict = authentication.authenticate(request.signed(), use, now=time.time())
+        if verdict.caller is None:
+            error = verdict.refusal
+        else:
+            metrics.add_metric(name="RequestsVerified", unit=MetricUnit.Count, value=1)
+            response = dialect.success(request, operation(request, verdict.caller))
     except ServiceError as raised:
         error = raised
     except Exception:
-        logger.exception("unexpected failure", extra={"action": request.action})
+        logger.exception("unexpected failure", extra={"action": action})
         error = InternalError()
     if error is not None:
         response = _refuse(request, error, dialect)
-    if stored is not None:
-        _record(request, stored.key, dialect.code_of(error) if error else None, access_time)
+    if verdict is None or verdict.key is None:
+        logger.info("request for no existing key", extra={"action": action})
+    elif verdict.signed:
+        _record(request, verdict.key, action, dialect.code_of(error) if error else None, access_time)
     else:
-        logger.info("request for no existing key", extra={"action": request.action})
+        _count_failed_attempt(request, verdict.key, dialect.code_of(error or InternalError()), access_time)
     return response
 
 
-def _record(request: ApiRequest, key: AccessKey, error_code: str | None, access_time: int) -> None:
+def _record(request: ApiRequest, key: AccessKey, action: str, error_code: str | None, access_time: int) -> None:
     try:
         records.record_access(
             key,
-            action=request.action,
+            service=OWN_SERVICE,
+            action=action,
             error_code=error_code,
             source_ip=request.source_ip,
             user_agent=request.user_agent,
@@ -221,6 +234,21 @@ def _record(request: ApiRequest, key: AccessKey, error_code: str | None, access_
         metrics.add_metric(name="AccessRecordsLost", unit=MetricUnit.Count, value=1)
 
 
+def _count_failed_attempt(request: ApiRequest, key: AccessKey, error_code: str, access_time: int) -> None:
+    try:
+        records.count_failed_attempt(
+            key,
+            error_code=error_code,
+            source_ip=request.source_ip,
+            user_agent=request.user_agent,
+            access_time=access_time,
+        )
+    except Exception:
+        # Refused already; a flood of these on one key may be throttled, and costs only this count.
+        logger.exception("failed attempt not counted", extra={"secret_id": key.secret_id})
+        metrics.add_metric(name="FailedAttemptsLost", unit=MetricUnit.Count, value=1)
+
+
 def _refuse(request: ApiRequest, error: ServiceError, dialect: Dialect) -> dict[str, Any]:
     code = dialect.code_of(error)
     if error.status >= 500:
@@ -231,7 +259,7 @@ def _refuse(request: ApiRequest, error: ServiceError, dialect: Dialect) -> dict[
         name="RequestsRefused",
         unit=MetricUnit.Count,
         value=1,
-        default_dimensions={"Action": dialect.metric_action(request)},
+        default_dimensions={"Action": dialect.recorded_action(request)},
     ) as metric:
         metric.add_dimension(name="ErrorCode", value=code)
     return dialect.failure(request, error, code)

@@ -2,6 +2,15 @@
 
 Runs inside each function rather than in an API Gateway authorizer, because the signature
 covers the body and an authorizer never sees the body.
+
+`authenticate` is the one verifier. It reads the claimed key once and returns a `Verdict` that
+says, whatever the outcome, where the request's trace belongs: an AccessRecord when the request
+is proven signed with the key's SecretKey (even if it is then refused: a disabled key, a token, a
+signature already used, an expired timestamp), a failed attempt when it only names the key.
+
+The checks run cheapest first. Nothing an unsigned request controls can make the service touch
+key material for a date it would never accept, and a signature is compared before anything that
+a copy of it could exploit is decided.
 """
 
 from __future__ import annotations
@@ -10,11 +19,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from access_keys import key_material, signing
-from access_keys.dal import key_store
-from access_keys.domain import AccessKey, Status, StoredKey
-from access_keys.errors import InvalidAuthorization, SecretIdNotFound, SignatureExpire, SignatureFailure
+from access_keys.dal import key_store, record_store
+from access_keys.domain import AccessKey, Caller, Status, StoredKey
+from access_keys.errors import (
+    InternalError,
+    InvalidAuthorization,
+    SecretIdNotFound,
+    ServiceError,
+    SignatureExpire,
+    SignatureFailure,
+    TokenFailure,
+)
+from access_keys.observability import logger
 
 MAX_CLOCK_SKEW_SECONDS = 300
+# How long a used signature is remembered after its timestamp: it can be accepted for 300 s, and
+# a day beyond that a replay is still answered "already used" rather than only "expired".
+USED_SIGNATURE_TTL_SECONDS = MAX_CLOCK_SKEW_SECONDS + 86_400
+_DAY_SECONDS = 86_400
+ACTION_HEADER = "x-tc-action"
+SIGNATURE_USED = "This signature has already been used; sign each request afresh."
+_SIGNATURE_USED_UNSIGNED_ACTION = (
+    f"{SIGNATURE_USED} X-TC-Action is not among the SignedHeaders, so a request with the same body "
+    "signed in the same second (a read, for example) carries this very signature: sign this one again "
+    "in the next second, or sign the x-tc-action header."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,27 +57,93 @@ class SignedRequest:
     body: bytes
 
 
-def find_claimed_key(request: SignedRequest) -> StoredKey | None:
-    """The key the request claims to be signed with, read with one consistent GetItem.
+@dataclass(frozen=True, slots=True)
+class SignatureUse:
+    """What a copy of this request's signature may still do, decided by the route.
 
-    Read before the header is fully checked, because even a malformed request names a key
-    whose owner should see the attempt in its access records.
+    `action` is the operation as records show it. `changes_state`: the signature is accepted
+    once. `action_header`: the header the route reads its action from (`x-tc-action` on `POST /`);
+    when the signature leaves it out, even a read binds the signature to its action.
+    """
+
+    action: str
+    changes_state: bool
+    action_header: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What authentication established about one request, accepted or not.
+
+    `key`: the existing key the request names (None: it leaves no trace for anyone). `signed`: it
+    is proven signed with that key's SecretKey. `caller` is set exactly when `refusal` is None.
+    """
+
+    key: AccessKey | None
+    signed: bool
+    caller: Caller | None = None
+    refusal: ServiceError | None = None
+
+
+def authenticate(request: SignedRequest, use: SignatureUse, *, now: float) -> Verdict:
+    """Verify the request, spend or bind its signature as `use` says, and say who signed it.
+
+    Never raises for a refusal: the Verdict carries it. It raises only when the claimed key
+    could not be read, since then nobody is known to record the attempt for.
     """
     header = request.headers.get("authorization")
     try:
-        secret_id: str | None = signing.parse_authorization(header).secret_id  # memoised for verify()
-    except InvalidAuthorization:
-        secret_id = signing.claimed_secret_id(header)
-    return key_store.get_key(secret_id) if secret_id else None
+        authorization = signing.parse_authorization(header)
+    except InvalidAuthorization as malformed:
+        claimed = signing.claimed_secret_id(header)
+        stored = key_store.get_key(claimed) if claimed else None
+        return Verdict(stored.key if stored else None, signed=False, refusal=malformed)
+
+    stored = key_store.get_key(authorization.secret_id)
+    key = stored.key if stored else None
+    try:
+        timestamp, signer = _check_signature(request, authorization, stored, now=now)
+    except ServiceError as refusal:
+        return Verdict(key, signed=False, refusal=refusal)
+    except Exception:
+        logger.exception("verification failed", extra={"secret_id": authorization.secret_id})
+        return Verdict(key, signed=False, refusal=InternalError())
+
+    try:
+        _check_signed_request(request, authorization, signer, use, timestamp=timestamp, now=now)
+    except ServiceError as refusal:
+        return Verdict(signer.key, signed=True, refusal=refusal)
+    except Exception:
+        logger.exception("signature use not recorded", extra={"secret_id": authorization.secret_id})
+        return Verdict(signer.key, signed=True, refusal=InternalError())
+    return Verdict(signer.key, signed=True, caller=Caller(signer.key, timestamp))
 
 
-def verify(request: SignedRequest, stored: StoredKey | None, *, now: float) -> AccessKey:
-    """The verified caller's key, or the AuthFailure that explains why there is none.
+def _check_signature(
+    request: SignedRequest, authorization: signing.Authorization, stored: StoredKey | None, *, now: float
+) -> tuple[int, StoredKey]:
+    """The request's timestamp and its signer, once the signature is proven made with the stored
+    key's SecretKey.
 
-    `stored` is what `find_claimed_key` read for this request.
+    Raises the refusal otherwise. A disabled key's signature is still checked, so that its
+    attempt is classified, but the answer is the same SecretIdNotFound either way: no oracle.
     """
-    authorization = signing.parse_authorization(request.headers.get("authorization"))
     timestamp = signing.parse_timestamp(request.headers.get("x-tc-timestamp"))
+    today = int(now) // _DAY_SECONDS
+    accepted_dates = {signing.utc_date((today + offset) * _DAY_SECONDS) for offset in (-1, 0, 1)}
+    if authorization.date not in accepted_dates:
+        # Before any key material is read or derived: no request makes the service call KMS
+        # for a date it would never accept.
+        raise SignatureExpire(
+            "The credential scope's date must be the server's UTC date, or the day before or after it. "
+            "Sign with the current time."
+        )
+    expected_scope = f"{signing.utc_date(timestamp)}/{signing.SERVICE}/{signing.TERMINATOR}"
+    if authorization.scope != expected_scope:
+        raise SignatureFailure(
+            f"The credential scope must be {expected_scope}: "
+            f"the UTC date of X-TC-Timestamp, the service {signing.SERVICE} and {signing.TERMINATOR}."
+        )
     canonical = signing.canonical_request(
         method=request.method,
         path=request.path,
@@ -57,32 +152,50 @@ def verify(request: SignedRequest, stored: StoredKey | None, *, now: float) -> A
         signed_headers=authorization.signed_headers,
         body=request.body,
     )
-    if stored is None or stored.key.secret_id != authorization.secret_id:
+    if stored is None:
         raise SecretIdNotFound()
-    if stored.key.status is not Status.ACTIVE:
-        raise SecretIdNotFound()
-
-    if (
-        authorization.date != signing.utc_date(timestamp)
-        or authorization.service != signing.SERVICE
-        or authorization.terminator != signing.TERMINATOR
-    ):
-        raise SignatureFailure(
-            f"The credential scope must be {signing.utc_date(timestamp)}/{signing.SERVICE}/{signing.TERMINATOR}: "
-            f"the UTC date of X-TC-Timestamp, the service {signing.SERVICE} and {signing.TERMINATOR}."
-        )
-    # The scope is the expected one, so the key for its date is the one to sign with.
     expected = signing.signature_with_keyed(
         key_material.signing_key_of(stored, authorization.date),
         signing.string_to_sign(timestamp, authorization.scope, canonical),
     )
     if not signing.signatures_match(expected, authorization.signature):
-        raise SignatureFailure()
+        raise SecretIdNotFound() if stored.key.status is not Status.ACTIVE else SignatureFailure()
+    return timestamp, stored
 
-    # Checked once the timestamp is known to be the signer's own.
+
+def _check_signed_request(
+    request: SignedRequest,
+    authorization: signing.Authorization,
+    stored: StoredKey,
+    use: SignatureUse,
+    *,
+    timestamp: int,
+    now: float,
+) -> None:
+    """The refusals of a request its key's owner did sign; each leaves an AccessRecord."""
+    if stored.key.status is not Status.ACTIVE:
+        raise SecretIdNotFound()
+    if "x-tc-token" in request.headers:
+        raise TokenFailure()
+    _use_signature(authorization, use, timestamp=timestamp)
+    # After the signature's use, so that a replay is told "already used" even once it has expired.
     if abs(now - timestamp) > MAX_CLOCK_SKEW_SECONDS:
         raise SignatureExpire(
             f"X-TC-Timestamp is more than {MAX_CLOCK_SKEW_SECONDS} seconds from the server's clock. "
             "Sign with the current time."
         )
-    return stored.key
+
+
+def _use_signature(authorization: signing.Authorization, use: SignatureUse, *, timestamp: int) -> None:
+    """Spend a state-changing request's signature, or bind a read's to its action where the
+    signature does not cover the action: one conditional PutItem, shared by every instance."""
+    action_signed = use.action_header is None or use.action_header in authorization.signed_headers
+    if not use.changes_state and action_signed:
+        return  # an identical read may come again, as SigV4 allows
+    if not record_store.use_signature(
+        authorization.signature,
+        action=use.action,
+        reusable=not use.changes_state,
+        expires_at=timestamp + USED_SIGNATURE_TTL_SECONDS,
+    ):
+        raise SignatureFailure(SIGNATURE_USED if action_signed else _SIGNATURE_USED_UNSIGNED_ACTION)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 
 

@@ -9,7 +9,11 @@ Tencent's SDKs read any other status as a network failure.
 Each action calls the same service operation as its REST route (access_keys.keys) and
 differs only in names and formats: CAM's `AccessKeyId` and `SecretAccessKey`, times as
 `YYYY-MM-DD hh:mm:ss` (UTC), and `ResourceNotFound.SecretNotExist` for a key the caller cannot
-see. Every call makes its access record, under the X-TC-Action name, like any signed request.
+see. Every call leaves its trace, like any signed request, under its X-TC-Action name, or
+`InvalidAction` for a name this service does not answer (never the text sent).
+
+The stock SDKs sign only `content-type;host`, so X-TC-Action is often unsigned: such a signature
+is bound to the action it was first used for (`authentication.SignatureUse.action_header`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from typing import Any
 
 from access_keys import keys, validation
 from access_keys.api import ApiRequest, Dialect, Reply, handle
-from access_keys.domain import AccessKey
+from access_keys.authentication import ACTION_HEADER
+from access_keys.domain import AccessKey, Caller
 from access_keys.errors import (
     AccessKeyNotFound,
     InvalidAction,
@@ -57,7 +62,7 @@ def _access_key(key: AccessKey) -> dict[str, Any]:
     }
 
 
-def _own_account(document: Mapping[str, Any], caller: AccessKey) -> None:
+def _own_account(document: Mapping[str, Any], caller: Caller) -> None:
     """TargetUin may only name the caller's own account: this service has no sub-accounts."""
     if "TargetUin" not in document:
         return
@@ -68,31 +73,31 @@ def _own_account(document: Mapping[str, Any], caller: AccessKey) -> None:
         raise UnauthorizedOperation("TargetUin must be your own account's Uin: keys are managed by their owner only.")
 
 
-def create_access_key(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+def create_access_key(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     _own_account(document, caller)
     created = keys.create_access_key(caller.uin, validation.description(document.get("Description", "")))
     return {"AccessKey": {**_access_key(created.key), "SecretAccessKey": created.secret_key}}
 
 
-def list_access_keys(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+def list_access_keys(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     _own_account(document, caller)
     return {"AccessKeys": [_access_key(key) for key in keys.list_access_keys(caller)]}
 
 
-def update_access_key(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+def update_access_key(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     _own_account(document, caller)
     secret_id = validation.secret_id(document["AccessKeyId"], "AccessKeyId")
     keys.update_access_key(caller, secret_id, validation.status(document["Status"]))
     return {}
 
 
-def delete_access_key(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+def delete_access_key(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     _own_account(document, caller)
     keys.delete_access_key(caller, validation.secret_id(document["AccessKeyId"], "AccessKeyId"))
     return {}
 
 
-def get_security_last_used(document: Mapping[str, Any], caller: AccessKey) -> dict[str, Any]:
+def get_security_last_used(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     """A row per listed key the caller owns; an unknown id and another account's id are both left out."""
     secret_ids = document["SecretIdList"]
     if not isinstance(secret_ids, list) or not all(isinstance(secret_id, str) for secret_id in secret_ids):
@@ -118,7 +123,7 @@ def get_security_last_used(document: Mapping[str, Any], caller: AccessKey) -> di
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Action:
-    run: Callable[[Mapping[str, Any], AccessKey], dict[str, Any]]
+    run: Callable[[Mapping[str, Any], Caller], dict[str, Any]]
     allowed: frozenset[str]
     required: frozenset[str] = frozenset()
 
@@ -134,7 +139,7 @@ ACTIONS = {
 }
 
 
-def dispatch(request: ApiRequest, caller: AccessKey) -> Reply:
+def dispatch(request: ApiRequest, caller: Caller) -> Reply:
     """The verified request's action, after its version, then its parameters, are checked."""
     version = request.headers.get("x-tc-version", "").strip()
     if not version:
@@ -173,13 +178,14 @@ CLOUD_API = Dialect(
     success=lambda request, reply: _envelope(request, reply.body),
     failure=lambda request, error, code: _envelope(request, {"Error": {"Code": code, "Message": _message_of(error)}}),
     code_of=_code_of,
-    # Any caller can send any X-TC-Action: only known names become a metric dimension.
-    metric_action=lambda request: request.action if request.action in ACTIONS else "InvalidAction",
+    # Any caller can send any X-TC-Action: only known names reach a record or a metric dimension.
+    recorded_action=lambda request: request.action if request.action in ACTIONS else "InvalidAction",
+    action_header=ACTION_HEADER,
 )
 
 
 def handle_event(event: Mapping[str, Any]) -> dict[str, Any]:
     """An API Gateway event of `POST /` to its response."""
     request = ApiRequest.from_event(event, "")
-    action = request.headers.get("x-tc-action", "").strip()[:_ACTION_MAX_CHARS]
+    action = request.headers.get(ACTION_HEADER, "").strip()[:_ACTION_MAX_CHARS]
     return handle(dataclasses.replace(request, action=action), dispatch, CLOUD_API)

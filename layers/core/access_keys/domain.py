@@ -11,6 +11,10 @@ from access_keys.clock import format_time
 MAX_KEYS_PER_ACCOUNT = 2
 RECORD_RETENTION_DAYS = 90
 RECORDS_SHOWN = 20
+# The operations whose signature is accepted once (API.md, "Single use").
+STATE_CHANGING_ACTIONS = frozenset({"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey"})
+# The service name access records carry for this API's own routes; other services verify here too.
+OWN_SERVICE = "cam"
 # A key not used for this long is reported as unused, as AWS IAM Access Analyzer reports them.
 UNUSED_AFTER_DAYS = 90
 
@@ -47,6 +51,26 @@ class AccessKey:
 
 
 @dataclass(frozen=True, slots=True)
+class Caller:
+    """Who signed a request that passed authentication: the key, and when it says it signed.
+
+    `signed_at` is the request's X-TC-Timestamp, proven by the signature and within the allowed
+    skew; it orders status changes (`keys.update_access_key`).
+    """
+
+    key: AccessKey
+    signed_at: int
+
+    @property
+    def uin(self) -> str:
+        return self.key.uin
+
+    @property
+    def secret_id(self) -> str:
+        return self.key.secret_id
+
+
+@dataclass(frozen=True, slots=True)
 class StoredKey:
     """A key as the verifier reads it: the public part and the KMS-encrypted SecretKey."""
 
@@ -65,11 +89,12 @@ class DeletedKey:
 
 @dataclass(frozen=True, slots=True)
 class AccessRecord:
-    """One attempt to use a key, whatever its outcome."""
+    """One request signed with the key's SecretKey, whatever its outcome."""
 
     secret_id: str
     uin: str
     access_time: int
+    service: str
     action: str
     result: Result
     error_code: str | None
@@ -80,10 +105,37 @@ class AccessRecord:
     def to_json(self) -> dict[str, Any]:
         return {
             "AccessTime": format_time(self.access_time),
+            "Service": self.service,
             "Action": self.action,
             "Result": str(self.result),
             "ErrorCode": self.error_code,
             "SourceIp": self.source_ip,
             "UserAgent": self.user_agent,
             "RequestId": self.request_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FailedAttempts:
+    """Requests that named the key but were not signed with its SecretKey, from one source IP,
+    with one error code, in one UTC hour. A SecretId is public, so anyone can make these: they are
+    counted apart from the AccessRecords, which only the SecretKey can make."""
+
+    secret_id: str
+    hour: int  # Unix ms of the UTC hour's start
+    source_ip: str
+    error_code: str
+    first_time: int
+    last_time: int
+    count: int
+    user_agent: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "FirstTime": format_time(self.first_time),
+            "LastTime": format_time(self.last_time),
+            "Count": self.count,
+            "SourceIp": self.source_ip,
+            "ErrorCode": self.error_code,
+            "UserAgent": self.user_agent,
         }

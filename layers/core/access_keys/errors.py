@@ -63,6 +63,15 @@ class SignatureFailure(ServiceError):
     default_message = "The signature does not match the request. Check the SecretKey and what was signed."
 
 
+class TokenFailure(ServiceError):
+    status = 401
+    code = "AuthFailure.TokenFailure"
+    default_message = (
+        "This service issues no temporary credentials: sign with an access key's SecretId and SecretKey, "
+        "without X-TC-Token."
+    )
+
+
 class AccessKeyNotFound(ServiceError):
     status = 404
     code = "ResourceNotFound.AccessKey"

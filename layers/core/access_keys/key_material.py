@@ -16,11 +16,14 @@ from access_keys.dal import kms
 from access_keys.domain import StoredKey
 
 _MAX_CACHED = 1024
-# (SecretId, UTC date) -> (ciphertext it was derived from, TC3 signing key as a keyed HMAC,
-# monotonic expiry).
+# (SecretId, Uin, ciphertext, UTC date) -> (TC3 signing key as a keyed HMAC, monotonic expiry).
+# Keyed on everything the encryption context binds, as well as the ciphertext: a key item whose
+# owner or ciphertext changed is a miss, and KMS decides again whether it decrypts.
 # Only derived keys are kept: each signs for one day and one service, while a SecretKey would
-# sign for ever. The SecretKey itself lives only as long as the derivation takes.
-_cache: dict[tuple[str, str], tuple[bytes, hmac.HMAC, float]] = {}
+# sign for ever. The SecretKey itself lives only as long as the derivation takes. The verifier
+# derives only for the server's UTC day and the days either side, so no request can fill this
+# with dates it would never accept.
+_cache: dict[tuple[str, str, bytes, str], tuple[hmac.HMAC, float]] = {}
 
 
 def _context(secret_id: str, uin: str) -> dict[str, str]:
@@ -41,15 +44,15 @@ def signing_key_of(stored: StoredKey, date: str) -> hmac.HMAC:
     """The key's TC3 signing key for `date` (and the service `cam`), `signing.keyed`, derived
     once per day and kept a few minutes, so a warm verification makes no KMS call and derives
     nothing."""
-    entry = (stored.key.secret_id, date)
+    entry = (stored.key.secret_id, stored.key.uin, stored.encrypted_secret, date)
     now = time.monotonic()
     cached = _cache.get(entry)
-    if cached and cached[0] == stored.encrypted_secret and cached[2] > now:
-        return cached[1]
+    if cached and cached[1] > now:
+        return cached[0]
     derived = signing.keyed(signing.signing_key(secret_key_of(stored), date))
     if entry not in _cache and len(_cache) >= _MAX_CACHED:
         _cache.pop(next(iter(_cache)))
-    _cache[entry] = (stored.encrypted_secret, derived, now + settings().secret_cache_seconds)
+    _cache[entry] = (derived, now + settings().secret_cache_seconds)
     return derived
 
 

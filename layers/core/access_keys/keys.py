@@ -12,8 +12,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from access_keys import key_material, validation
 from access_keys.clock import now_ms
 from access_keys.dal import key_store
-from access_keys.domain import MAX_KEYS_PER_ACCOUNT, AccessKey, Status
-from access_keys.errors import AccessKeyActive, AccessKeyNotFound, InternalError
+from access_keys.domain import MAX_KEYS_PER_ACCOUNT, AccessKey, Caller, Status
+from access_keys.errors import AccessKeyActive, AccessKeyNotFound, InternalError, SignatureExpire
 from access_keys.observability import logger, metrics
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -62,35 +62,48 @@ def create_access_key(uin: str, description: str = "") -> CreatedKey:
     return CreatedKey(key=key, secret_key=secret_key)
 
 
-def list_access_keys(caller: AccessKey) -> list[AccessKey]:
+def list_access_keys(caller: Caller) -> list[AccessKey]:
     return key_store.list_keys(caller.uin)
 
 
-def owned_key(caller: AccessKey, secret_id: str) -> AccessKey:
+def owned_key(caller: Caller, secret_id: str) -> AccessKey:
     """The key `secret_id` if the caller's account owns it.
 
     Another account's key is reported exactly like a missing one, so that no caller
     learns whether a SecretId exists.
     """
     if secret_id == caller.secret_id:
-        return caller  # already read, consistently, to verify this very request
+        return caller.key  # already read, consistently, to verify this very request
     stored = key_store.get_key(secret_id)
     if stored is None or stored.key.uin != caller.uin:
         raise AccessKeyNotFound()
     return stored.key
 
 
-def get_access_key(caller: AccessKey, secret_id: str) -> AccessKey:
+def get_access_key(caller: Caller, secret_id: str) -> AccessKey:
     return owned_key(caller, secret_id)
 
 
-def update_access_key(caller: AccessKey, secret_id: str, status: Status) -> AccessKey:
-    key = key_store.set_status(caller.uin, secret_id, status)
+def update_access_key(caller: Caller, secret_id: str, status: Status) -> AccessKey:
+    """Set the key's status, unless the request was signed before the key's last status change.
+
+    Status changes are ordered by when they were signed (whole seconds; the same second is not
+    earlier), so no delayed request can undo a later disable. A change is dated no later than the
+    server's clock, so one signed ahead of time cannot hold off the next.
+    """
+    changed_at = min(caller.signed_at, now_ms() // 1000)
+    key = key_store.set_status(caller.uin, secret_id, status, signed_at=caller.signed_at, changed_at=changed_at)
+    if key is None:
+        owned_key(caller, secret_id)  # AccessKeyNotFound when it is missing or another account's
+        raise SignatureExpire(
+            "This request was signed before the key's last status change, which it would undo. "
+            "Sign it again with the current time if the change is still wanted."
+        )
     logger.info("access key status set", extra={"secret_id": secret_id, "status": str(status)})
     return key
 
 
-def delete_access_key(caller: AccessKey, secret_id: str) -> None:
+def delete_access_key(caller: Caller, secret_id: str) -> None:
     """Delete an Inactive key for good; an Active one must be disabled first."""
     for _ in range(_DELETE_ATTEMPTS):
         key = owned_key(caller, secret_id)  # AccessKeyNotFound once it is gone

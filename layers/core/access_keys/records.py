@@ -1,18 +1,42 @@
-"""Access records: one per signed request whose SecretId exists, whatever its outcome."""
+"""The traces a request naming an existing key leaves for that key's owner, in one of two lists.
+
+`AccessRecords` hold the requests signed with the key's SecretKey, whatever they then got.
+`FailedAttempts` count everything else that named the SecretId (a SecretId is public), grouped
+per source IP, error code and UTC hour, so that nobody without the SecretKey can fill the first
+list or fake a use of the key.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from access_keys import keys
-from access_keys.clock import DAY_MS, now_ms
+from access_keys.clock import DAY_MS, HOUR_MS, now_ms
 from access_keys.dal import record_store
-from access_keys.domain import RECORD_RETENTION_DAYS, RECORDS_SHOWN, AccessKey, AccessRecord, Result
+from access_keys.domain import (
+    OWN_SERVICE,
+    RECORD_RETENTION_DAYS,
+    RECORDS_SHOWN,
+    AccessKey,
+    AccessRecord,
+    Caller,
+    FailedAttempts,
+    Result,
+)
 
 _USER_AGENT_MAX_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class Traces:
+    access_records: list[AccessRecord]
+    failed_attempts: list[FailedAttempts]
 
 
 def record_access(
     key: AccessKey,
     *,
+    service: str = OWN_SERVICE,
     action: str,
     error_code: str | None,
     source_ip: str,
@@ -20,11 +44,13 @@ def record_access(
     request_id: str,
     access_time: int,
 ) -> None:
+    """An AccessRecord: for a request proven signed with the key's SecretKey only."""
     record_store.put_record(
         AccessRecord(
             secret_id=key.secret_id,
             uin=key.uin,
             access_time=access_time,
+            service=service,
             action=action,
             result=Result.FAILURE if error_code else Result.SUCCESS,
             error_code=error_code,
@@ -35,11 +61,26 @@ def record_access(
     )
 
 
-def list_access_records(caller: AccessKey, secret_id: str) -> list[AccessRecord]:
-    """The latest 20 records of the past 90 days, newest first.
+def count_failed_attempt(key: AccessKey, *, error_code: str, source_ip: str, user_agent: str, access_time: int) -> None:
+    """A request that named the key but was not signed with its SecretKey."""
+    record_store.count_failed_attempt(
+        key.secret_id,
+        error_code=error_code,
+        source_ip=source_ip,
+        user_agent=user_agent[:_USER_AGENT_MAX_CHARS],
+        access_time=access_time,
+        hour=access_time - access_time % HOUR_MS,
+    )
+
+
+def list_access_records(caller: Caller, secret_id: str) -> Traces:
+    """The latest 20 of each list of the past 90 days, newest first.
 
     The cut-off is applied here, not left to DynamoDB's TTL, which may delete days late.
     """
     keys.owned_key(caller, secret_id)
     since = now_ms() - RECORD_RETENTION_DAYS * DAY_MS
-    return record_store.latest_records(secret_id, since=since, limit=RECORDS_SHOWN)
+    return Traces(
+        access_records=record_store.latest_records(secret_id, since=since, limit=RECORDS_SHOWN),
+        failed_attempts=record_store.latest_failed_attempts(secret_id, since=since, limit=RECORDS_SHOWN),
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pynamodb.constants import NONE
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
@@ -11,7 +12,7 @@ from pynamodb.transactions import TransactWrite
 from access_keys.dal.models import TOMBSTONE_PREFIX, AccountItem, DeletedKeyItem, KeyItem, bind_tables
 from access_keys.dal.throttling import throttling_as_request_limit
 from access_keys.domain import AccessKey, DeletedKey, Status, StoredKey
-from access_keys.errors import AccessKeyNotFound, AccessKeyOverLimit, RequestLimitExceeded
+from access_keys.errors import AccessKeyOverLimit, RequestLimitExceeded
 
 # DynamoDB cancels a transaction that meets another one in flight on the same item, or
 # that is throttled; both are worth a quick retry before the caller is told to back off.
@@ -109,19 +110,25 @@ def list_keys(uin: str) -> list[AccessKey]:
     return sorted(keys, key=lambda key: (key.create_time, key.secret_id))
 
 
-def set_status(uin: str, secret_id: str, status: Status) -> AccessKey:
-    """Change a key's status if it exists and belongs to `uin`; otherwise AccessKeyNotFound."""
+def set_status(uin: str, secret_id: str, status: Status, *, signed_at: int, changed_at: int) -> AccessKey | None:
+    """Set a key's status, if it exists, belongs to `uin`, and was not changed by a request signed
+    after `signed_at`. Returns the key as updated, or None when any of that does not hold.
+
+    `changed_at` (never later than `signed_at`) is what later updates are ordered against.
+    """
     bind_tables()
     item = KeyItem(secret_id)
     try:
         with throttling_as_request_limit():
             item.update(
-                actions=[KeyItem.status.set(str(status))],
-                condition=KeyItem.secret_id.exists() & (KeyItem.uin == uin),
+                actions=[KeyItem.status.set(str(status)), KeyItem.status_changed_at.set(changed_at)],
+                condition=KeyItem.secret_id.exists()
+                & (KeyItem.uin == uin)
+                & (KeyItem.status_changed_at.does_not_exist() | (KeyItem.status_changed_at <= signed_at)),
             )
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
-            raise AccessKeyNotFound() from error
+            return None
         raise
     return _to_domain(item)
 
@@ -155,16 +162,19 @@ def advance_last_access(secret_id: str, access_time: int) -> bool:
     """Set the key's LastAccessTime to `access_time` if that moves it forward.
 
     Returns False, changing nothing, when the time is not newer (an older or replayed batch)
-    or the key no longer exists: the update never re-creates a deleted key.
+    or the key no longer exists: the update never re-creates a deleted key. It names only
+    SecretId and LastAccessTime and asks for nothing back, as the role's `dynamodb:Attributes`
+    and `dynamodb:ReturnValues` conditions require.
     """
     bind_tables()
-    item = KeyItem(secret_id)
     try:
         with throttling_as_request_limit():
-            item.update(
+            KeyItem._get_connection().update_item(
+                secret_id,
                 actions=[KeyItem.last_access_time.set(access_time)],
-                condition=KeyItem.status.exists()
+                condition=KeyItem.secret_id.exists()
                 & (KeyItem.last_access_time.does_not_exist() | (KeyItem.last_access_time < access_time)),
+                return_values=NONE,
             )
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":

@@ -10,6 +10,7 @@ from functools import cache
 
 from pynamodb.attributes import (
     BinaryAttribute,
+    BooleanAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -24,6 +25,9 @@ from access_keys.dal import aws
 ACCOUNT_PREFIX = "ACCOUNT#"
 TOMBSTONE_PREFIX = "DELETED#"
 CLEANUP_STATE_ID = "CLEANUP#STATE"
+FAILED_ATTEMPTS_SUFFIX = "F"
+USED_PREFIX = "USED#"
+USED_SORT_KEY = "USED"
 
 
 class KeyItem(Model):
@@ -42,6 +46,9 @@ class KeyItem(Model):
     encrypted_secret = BinaryAttribute(attr_name="EncryptedSecretKey", legacy_encoding=False)
     # Set only by the stream-fed RecordLastAccess function; the request path never writes it.
     last_access_time = NumberAttribute(attr_name="LastAccessTime", null=True)
+    # Unix seconds: when the last UpdateAccessKey was signed (never later than it was applied).
+    # An update signed earlier is refused, so no delayed request can undo a later status change.
+    status_changed_at = NumberAttribute(attr_name="StatusChangedAt", null=True)
 
 
 class AccountItem(Model):
@@ -126,6 +133,8 @@ class AccessRecordItem(Model):
     secret_id = UnicodeAttribute(attr_name="SecretId")
     uin = UnicodeAttribute(attr_name="Uin")
     access_time = NumberAttribute(attr_name="AccessTime")
+    # `cam` for this API's routes; records from before services verified here carry none.
+    service = UnicodeAttribute(attr_name="Service", null=True)
     action = UnicodeAttribute(attr_name="Action")
     result = UnicodeAttribute(attr_name="Result")
     error_code = UnicodeAttribute(attr_name="ErrorCode", null=True)
@@ -141,6 +150,65 @@ class AccessRecordItem(Model):
     @staticmethod
     def sort_key(access_time: int, request_id: str) -> str:
         return f"{access_time:013d}#{request_id}"
+
+
+class FailedAttemptsItem(Model):
+    """The requests that named a key without its SecretKey's signature, counted per UTC hour, error
+    code and source IP, in the records table under `<SecretId>#F`.
+
+    A partition apart from the key's record shards: a flood of them contends only with itself, and
+    can never push an AccessRecord out of view. Its items have no `Result`, so the stream's filter
+    (template.yaml) never hands them to RecordLastAccess.
+    """
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+        stream_view_type = STREAM_NEW_IMAGE
+
+    secret_id_shard = UnicodeAttribute(hash_key=True, attr_name="SecretIdShard")
+    hour_code_ip = UnicodeAttribute(range_key=True, attr_name="AccessTimeRequestId")
+    secret_id = UnicodeAttribute(attr_name="SecretId")
+    hour = NumberAttribute(attr_name="Hour")
+    error_code = UnicodeAttribute(attr_name="ErrorCode")
+    source_ip = UnicodeAttribute(attr_name="SourceIp")
+    first_time = NumberAttribute(attr_name="FirstTime")
+    last_time = NumberAttribute(attr_name="LastTime")
+    count = NumberAttribute(attr_name="Count")
+    user_agent = UnicodeAttribute(attr_name="UserAgent")
+    expires_at = TTLAttribute(attr_name="ExpiresAt")
+
+    @staticmethod
+    def partition(secret_id: str) -> str:
+        return f"{secret_id}#{FAILED_ATTEMPTS_SUFFIX}"
+
+    @staticmethod
+    def sort_key(hour: int, error_code: str, source_ip: str) -> str:
+        return f"{hour:013d}#{error_code}#{source_ip}"
+
+
+class UsedSignatureItem(Model):
+    """A signature that has passed authentication and may not serve again, in the records table
+    under `USED#<Signature>`, until its TTL: long after the 300 s in which it could be accepted.
+
+    `Reusable` marks a read on `POST /` whose X-TC-Action was not signed: identical reads stay
+    repeatable, but the signature is bound to `Action` and can never serve another action.
+    """
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+        stream_view_type = STREAM_NEW_IMAGE
+
+    signature_id = UnicodeAttribute(hash_key=True, attr_name="SecretIdShard")
+    sort = UnicodeAttribute(range_key=True, attr_name="AccessTimeRequestId", default=USED_SORT_KEY)
+    action = UnicodeAttribute(attr_name="Action")
+    reusable = BooleanAttribute(attr_name="Reusable")
+    expires_at = TTLAttribute(attr_name="ExpiresAt")
+
+    @staticmethod
+    def id_for(signature: str) -> str:
+        return f"{USED_PREFIX}{signature}"
 
 
 @cache
@@ -160,6 +228,8 @@ def bind_tables() -> None:
         (DeletedKeyItem, config.keys_table_name),
         (CleanupStateItem, config.keys_table_name),
         (AccessRecordItem, config.records_table_name),
+        (FailedAttemptsItem, config.records_table_name),
+        (UsedSignatureItem, config.records_table_name),
     ):
         model.Meta.table_name = table_name
         if config.region:

@@ -1,4 +1,4 @@
-"""The access-records table."""
+"""The access-records table: access records, failed attempts, and the signatures already used."""
 
 from __future__ import annotations
 
@@ -7,10 +7,18 @@ import heapq
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 
+from pynamodb.exceptions import PutError
+
+from access_keys.clock import HOUR_MS
 from access_keys.config import settings
-from access_keys.dal.models import AccessRecordItem, bind_tables
+from access_keys.dal.models import AccessRecordItem, FailedAttemptsItem, UsedSignatureItem, bind_tables
 from access_keys.dal.throttling import throttling_as_request_limit
-from access_keys.domain import RECORD_RETENTION_DAYS, AccessRecord, Result
+from access_keys.domain import RECORD_RETENTION_DAYS, AccessRecord, FailedAttempts, Result
+
+# The failed-attempt groups one listing reads, newest hours first, before it keeps the latest 20:
+# a flood from more sources than this within the newest hours shows 20 of them, not necessarily
+# the 20 latest, and the read stays one small page whatever the flood.
+_FAILED_GROUPS_READ = 100
 
 
 def shard_of(request_id: str) -> int:
@@ -31,6 +39,7 @@ def put_record(record: AccessRecord) -> None:
         secret_id=record.secret_id,
         uin=record.uin,
         access_time=record.access_time,
+        service=record.service,
         action=record.action,
         result=str(record.result),
         error_code=record.error_code,
@@ -68,6 +77,8 @@ def _to_domain(item: AccessRecordItem) -> AccessRecord:
         secret_id=item.secret_id,
         uin=item.uin,
         access_time=int(item.access_time),
+        # Records written before services other than this API verified here carry none.
+        service=item.service or "cam",
         action=item.action,
         result=Result(item.result),
         error_code=item.error_code,
@@ -75,6 +86,89 @@ def _to_domain(item: AccessRecordItem) -> AccessRecord:
         user_agent=item.user_agent,
         request_id=item.request_id,
     )
+
+
+def count_failed_attempt(
+    secret_id: str, *, error_code: str, source_ip: str, user_agent: str, access_time: int, hour: int
+) -> None:
+    """Count one request that named the key without its signature, in its group: one UpdateItem."""
+    bind_tables()
+    item = FailedAttemptsItem(
+        FailedAttemptsItem.partition(secret_id), FailedAttemptsItem.sort_key(hour, error_code, source_ip)
+    )
+    expires = datetime.fromtimestamp(access_time / 1000, UTC) + timedelta(days=RECORD_RETENTION_DAYS)
+    with throttling_as_request_limit():
+        item.update(
+            actions=[
+                FailedAttemptsItem.secret_id.set(secret_id),
+                FailedAttemptsItem.hour.set(hour),
+                FailedAttemptsItem.error_code.set(error_code),
+                FailedAttemptsItem.source_ip.set(source_ip),
+                FailedAttemptsItem.first_time.set(FailedAttemptsItem.first_time | access_time),
+                FailedAttemptsItem.last_time.set(access_time),
+                FailedAttemptsItem.count.add(1),
+                FailedAttemptsItem.user_agent.set(user_agent),
+                FailedAttemptsItem.expires_at.set(expires),
+            ]
+        )
+
+
+def latest_failed_attempts(secret_id: str, *, since: int, limit: int) -> list[FailedAttempts]:
+    """The `limit` groups with the latest LastTime among the newest groups since `since`, newest first."""
+    bind_tables()
+    since_hour = since - since % HOUR_MS
+    with throttling_as_request_limit():
+        groups = list(
+            FailedAttemptsItem.query(
+                FailedAttemptsItem.partition(secret_id),
+                FailedAttemptsItem.hour_code_ip >= f"{since_hour:013d}",
+                scan_index_forward=False,
+                limit=_FAILED_GROUPS_READ,
+                consistent_read=True,
+            )
+        )
+    kept = [item for item in groups if int(item.last_time) >= since]
+    newest = heapq.nlargest(limit, kept, key=lambda item: (int(item.last_time), item.hour_code_ip))
+    return [
+        FailedAttempts(
+            secret_id=item.secret_id,
+            hour=int(item.hour),
+            source_ip=item.source_ip,
+            error_code=item.error_code,
+            first_time=int(item.first_time),
+            last_time=int(item.last_time),
+            count=int(item.count),
+            user_agent=item.user_agent,
+        )
+        for item in newest
+    ]
+
+
+def use_signature(signature: str, *, action: str, reusable: bool, expires_at: int) -> bool:
+    """Mark a signature as used for `action`, in one conditional PutItem; False if it may not serve.
+
+    A single-use signature (`reusable=False`) is taken only if no request used it before. A
+    reusable one is bound to its action: it serves again only for the same action, and only if
+    no single-use request spent it.
+    """
+    bind_tables()
+    item = UsedSignatureItem(
+        UsedSignatureItem.id_for(signature),
+        action=action,
+        reusable=reusable,
+        expires_at=datetime.fromtimestamp(expires_at, UTC),
+    )
+    condition = UsedSignatureItem.signature_id.does_not_exist()
+    if reusable:
+        condition |= (UsedSignatureItem.action == action) & (UsedSignatureItem.reusable == True)  # noqa: E712
+    try:
+        with throttling_as_request_limit():
+            item.save(condition=condition)
+    except PutError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def delete_records(secret_id: str, *, before: int | None, page_size: int = 100) -> tuple[int, bool]:
@@ -86,14 +180,17 @@ def delete_records(secret_id: str, *, before: int | None, page_size: int = 100) 
     bind_tables()
     deleted = 0
     done = True
+    partitions = [AccessRecordItem.partition(secret_id, shard) for shard in range(settings().record_shards)]
+    # Failed-attempt groups sort by their hour, so the same cut-off applies to them.
+    partitions.append(FailedAttemptsItem.partition(secret_id))
     with throttling_as_request_limit():
-        for shard in range(settings().record_shards):
+        for partition in partitions:
             condition = None
             if before is not None:
                 condition = AccessRecordItem.access_time_request_id < AccessRecordItem.sort_key(before, "")
             page = list(
                 AccessRecordItem.query(
-                    AccessRecordItem.partition(secret_id, shard),
+                    partition,
                     condition,
                     limit=page_size,
                     attributes_to_get=["SecretIdShard", "AccessTimeRequestId"],
