@@ -113,20 +113,25 @@ class Api:
         body: Any = None,
         query: str | None = None,
         timestamp: int | None = None,
+        signed_headers: tuple[str, ...] | None = None,
     ) -> Response:
         """One request, signed afresh: it also signs a nonce header of its own, so that two identical
         calls in the same second carry distinct signatures, as each would from a careful client
-        (a state-changing signature is accepted once). Tests of identical signatures use
-        `sign_event` and `invoke` themselves."""
+        (a state-changing signature is accepted once). `signed_headers` signs exactly those
+        instead, without the nonce: `("content-type", "host")` is how Tencent's stock SDKs sign.
+        Tests of identical signatures use `sign_event` and `invoke` themselves."""
         event = http_event(
             event_name, secret_id=secret_id, body=body, query=query, headers={NONCE_HEADER: uuid.uuid4().hex}
         )
+        if signed_headers is None:
+            action = ("x-tc-action",) if "x-tc-action" in event["headers"] else ()
+            signed_headers = ("content-type", "host", NONCE_HEADER, *action)
         signed = sign_event(
             event,
             secret_id=credentials.secret_id,
             secret_key=credentials.secret_key,
             timestamp=timestamp,
-            signed_headers=("content-type", "host", NONCE_HEADER),
+            signed_headers=signed_headers,
         )
         return self.invoke(event_name.split("/", maxsplit=1)[0], signed)
 

@@ -45,7 +45,8 @@ OPERATIONS = [
         "CreateAccessKey",
         "CreateAccessKey/create",
         lambda api, owner: {"body": {"Description": "new"}},
-        Counter({"kms:Encrypt": 1, "dynamodb:TransactWriteItems": 1}),  # seal the secret; key + quota
+        # the single-use guard; seal the secret; key + quota
+        Counter({"dynamodb:PutItem": 1, "kms:Encrypt": 1, "dynamodb:TransactWriteItems": 1}),
     ),
     Operation(
         "ListAccessKeys",
@@ -69,19 +70,21 @@ OPERATIONS = [
         "UpdateAccessKey",
         "UpdateAccessKey/disable",
         lambda api, owner: {"secret_id": second_key(api, owner), "body": {"Status": "Inactive"}},
-        Counter({"dynamodb:UpdateItem": 1}),  # exists-and-owned is the write's own condition
+        # the single-use guard; exists, owned and not changed since it was signed: the write's condition
+        Counter({"dynamodb:PutItem": 1, "dynamodb:UpdateItem": 1}),
     ),
     Operation(
         "DeleteAccessKey",
         "DeleteAccessKey/delete",
         lambda api, owner: {"secret_id": second_key(api, owner, disabled=True)},
-        Counter({"dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1}),  # the key; delete + count + tombstone
+        # the single-use guard; the key; delete + count + tombstone
+        Counter({"dynamodb:PutItem": 1, "dynamodb:GetItem": 1, "dynamodb:TransactWriteItems": 1}),
     ),
     Operation(
         "ListAccessRecords",
         "ListAccessRecords/list",
         lambda api, owner: {"secret_id": owner.secret_id},
-        Counter({"dynamodb:Query": 16}),  # one per record shard, merged
+        Counter({"dynamodb:Query": 17}),  # one per record shard, merged, and one of the failed attempts
     ),
     # Tencent Cloud API 3.0 (POST /) runs the same operations: the same calls.
     Operation(
@@ -89,6 +92,13 @@ OPERATIONS = [
         "TencentCloudApi/list-access-keys",
         lambda api, owner: {"body": {}},
         Counter({"dynamodb:GetItem": 1, "dynamodb:BatchGetItem": 1}),
+    ),
+    Operation(
+        "Tencent Cloud API ListAccessKeys, X-TC-Action unsigned (stock SDKs)",
+        "TencentCloudApi/list-access-keys",
+        lambda api, owner: {"body": {}, "signed_headers": ("content-type", "host")},
+        # the signature is bound to its action, so it cannot be resent as a create
+        Counter({"dynamodb:PutItem": 1, "dynamodb:GetItem": 1, "dynamodb:BatchGetItem": 1}),
     ),
     Operation(
         "Tencent Cloud API GetSecurityLastUsed (own key)",
@@ -269,7 +279,7 @@ def test_one_hot_key_at_10000_records_a_second_stays_under_one_partitions_write_
     assert len(per_partition) == settings().record_shards
     assert busiest_rate <= PARTITION_WRITES_PER_SECOND
     # Each shard's query reads at most its 20 newest items, so the cost does not grow with the key's records.
-    assert len(queries) == settings().record_shards
+    assert len(queries) == settings().record_shards + 1  # and the failed attempts' partition
     assert all(items <= 20 for items, _ in queries)
     assert read_units[0] == read_units[1]
 

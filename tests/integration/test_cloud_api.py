@@ -226,7 +226,7 @@ def test_every_call_leaves_a_record_with_the_action_the_code_and_the_request_id(
 
     assert [(record["Action"], record["ErrorCode"], record["RequestId"]) for record in records] == [
         ("UpdateAccessKey", "ResourceNotFound.SecretNotExist", refused["RequestId"]),
-        ("DescribeInstances", "InvalidAction", unknown["RequestId"]),
+        ("InvalidAction", "InvalidAction", unknown["RequestId"]),  # never the text the caller sent
         ("ListAccessKeys", None, listed["RequestId"]),
     ]
     assert [record["Result"] for record in records] == ["Failure", "Failure", "Success"]

@@ -160,11 +160,22 @@ def test_authentication_failures_are_401_with_their_code(api: Api, alice: Creden
 
 
 def test_a_wrong_date_in_the_scope_is_a_signature_failure(api: Api, alice: Credentials):
+    # A date the server would accept (yesterday) that is not the timestamp's own
+    event = signed("ListAccessKeys/list", alice)
+    timestamp = int(event["headers"]["x-tc-timestamp"])
+    today = time.strftime("%Y-%m-%d", time.gmtime(timestamp))
+    yesterday = time.strftime("%Y-%m-%d", time.gmtime(timestamp - 86_400))
+    event["headers"]["authorization"] = event["headers"]["authorization"].replace(today, yesterday)
+
+    expect(api.invoke("ListAccessKeys", event), 401, "AuthFailure.SignatureFailure")
+
+
+def test_a_scope_date_outside_the_servers_day_and_the_days_beside_it_is_expired(api: Api, alice: Credentials):
     event = signed("ListAccessKeys/list", alice)
     today = time.strftime("%Y-%m-%d", time.gmtime(int(event["headers"]["x-tc-timestamp"])))
     event["headers"]["authorization"] = event["headers"]["authorization"].replace(today, "2020-01-01")
 
-    expect(api.invoke("ListAccessKeys", event), 401, "AuthFailure.SignatureFailure")
+    expect(api.invoke("ListAccessKeys", event), 401, "AuthFailure.SignatureExpire")
 
 
 def test_a_wrong_secret_key_is_a_signature_failure(api: Api, alice: Credentials):
@@ -331,6 +342,7 @@ def test_the_service_has_one_error_type_per_code_of_the_contract_and_no_other():
         "AuthFailure.SecretIdNotFound",
         "AuthFailure.SignatureExpire",
         "AuthFailure.SignatureFailure",
+        "AuthFailure.TokenFailure",  # API.md, "Temporary credentials are not issued here"
         "ResourceNotFound.AccessKey",
         "OperationDenied.AccessKeyOverLimit",
         "OperationDenied.AccessKeyActive",

@@ -1,5 +1,7 @@
 """LastAccessTime follows the access-records stream: newest per key, forward only, one update per key."""
 
+import copy
+
 from harness import Api, Credentials, StreamPump, scan_table
 
 from access_keys.clock import format_time
@@ -12,7 +14,7 @@ def _newest_record_time(secret_id: str) -> int:
     times = [
         int(item["AccessTime"]["N"])
         for item in scan_table(settings().records_table_name)
-        if item["SecretId"]["S"] == secret_id
+        if item.get("SecretId", {}).get("S") == secret_id and "AccessTime" in item
     ]
     return max(times)
 
@@ -39,7 +41,7 @@ def test_after_n_requests_last_access_equals_the_newest_record_with_one_update_p
     for _ in range(7):
         api.call("ListAccessKeys/list", alice)
         api.call("GetAccessKey/get", second, secret_id=alice.secret_id)
-    api.call("ListAccessKeys/list", Credentials(second.secret_id, "x" * 32))  # a failure counts too
+    api.call("GetAccessKey/get", second, secret_id="AKID" + "0" * 32)  # a failure signed with the key counts too
     assert _last_access(api, alice, alice.secret_id) is None  # the request path never sets it
     batch = stream.read_batch()
     assert len(batch["Records"]) >= 17
@@ -156,9 +158,22 @@ def test_the_template_filter_drops_removals_so_ttl_and_cleanup_never_invoke_it()
     inserts = load_event("RecordLastAccess/insert-batch")["Records"]
     removals = load_event("RecordLastAccess/ttl-remove-batch")["Records"]
 
-    assert patterns == [{"eventName": ["INSERT"]}]
+    # A failed-attempt count and a used signature share the table but carry no Result
+    failed_attempts = copy.deepcopy(inserts[0])
+    failed_attempts["dynamodb"]["NewImage"] = {
+        "SecretIdShard": {"S": f"{inserts[0]['dynamodb']['NewImage']['SecretId']['S']}#F"},
+        "SecretId": inserts[0]["dynamodb"]["NewImage"]["SecretId"],
+        "Count": {"N": "1"},
+        "LastTime": {"N": "1796000000000"},
+    }
+    used_signature = copy.deepcopy(inserts[0])
+    used_signature["dynamodb"]["NewImage"] = {"SecretIdShard": {"S": "USED#" + "a" * 64}, "Action": {"S": "x"}}
+
+    assert patterns == [{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"Result": {"S": ["Success", "Failure"]}}}}]
     assert all(passes_filter(record, patterns) for record in inserts)
     assert not any(passes_filter(record, patterns) for record in removals)
+    assert not passes_filter(failed_attempts, patterns)
+    assert not passes_filter(used_signature, patterns)
 
 
 def test_the_stored_insert_batch_sets_each_keys_newest_time(aws, stream: StreamPump):

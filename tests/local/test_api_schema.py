@@ -9,6 +9,7 @@ SCHEMA_EXAMPLES sets the examples per operation and mode (default 10; `make reli
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
@@ -36,7 +37,10 @@ class SignedWithTc3(requests.auth.AuthBase):
 
     The generated Authorization and X-TC-Timestamp values are replaced by valid ones, so the
     input reaches the handlers. A negative case that leaves either header out keeps it out:
-    that request must be refused, and is.
+    that request must be refused, and is. A random X-Request-Nonce is signed too, as the
+    project's client does: a state-changing signature is accepted once (API.md, "Single use"),
+    and two generated cases with the same body in the same second would otherwise carry the
+    same one, the second refused before its input reached the handler.
     """
 
     def __init__(self, secret_id: str, secret_key: str) -> None:
@@ -49,8 +53,10 @@ class SignedWithTc3(requests.auth.AuthBase):
         if isinstance(body, str):
             body = body.encode("utf-8")
         timestamp = int(time.time())
+        nonce = secrets.token_hex(16)
         request.headers["Content-Type"] = "application/json"
         request.headers["Host"] = url.netloc
+        request.headers["X-Request-Nonce"] = nonce
         if "X-TC-Timestamp" in request.headers:
             request.headers["X-TC-Timestamp"] = str(timestamp)
         if "Authorization" not in request.headers:
@@ -61,9 +67,10 @@ class SignedWithTc3(requests.auth.AuthBase):
             method=request.method or "GET",
             path=url.path,
             query=url.query,
-            headers={"content-type": "application/json", "host": url.netloc},
+            headers={"content-type": "application/json", "host": url.netloc, "x-request-nonce": nonce},
             body=body,
             timestamp=timestamp,
+            signed_headers=("content-type", "host", "x-request-nonce"),
         )
         return request
 
@@ -94,6 +101,8 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
             cases_run.append(f"{mode.value} {case.method} {case.path}")
 
             assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text}"
+            # Each case is signed afresh, with its own nonce: none is refused as another's replay.
+            assert "already been used" not in response.text, f"{case.method} {case.formatted_path}"
             # ignored_auth assumes the case's own Authorization is invalid and expects a 401; here
             # the session replaces it with a valid signature, so that input reaches the handlers.
             # Unsigned and badly signed requests are covered by tests/integration/test_hostile_input.py.

@@ -113,11 +113,13 @@ def test_no_request_that_starts_after_a_disable_returns_succeeds(local_stack: Lo
 
 
 def records_of(local_stack: LocalStack, secret_id: str) -> list[dict[str, Any]]:
+    """The key's AccessRecords, every one of them, straight from the table: its items under
+    `<SecretId>#<shard>`, not its failed-attempt groups under `<SecretId>#F`."""
     dynamodb: Any = local_stack.aws("dynamodb")
     pages = dynamodb.get_paginator("scan").paginate(
         TableName=local_stack.records_table(),
-        FilterExpression="SecretId = :id",
-        ExpressionAttributeValues={":id": {"S": secret_id}},
+        FilterExpression="SecretId = :id AND SecretIdShard <> :failed",
+        ExpressionAttributeValues={":id": {"S": secret_id}, ":failed": {"S": f"{secret_id}#F"}},
     )
     return [item for page in pages for item in page["Items"]]
 
@@ -130,16 +132,16 @@ def last_access_of(local_stack: LocalStack, secret_id: str) -> int | None:
     return int(item["LastAccessTime"]["N"]) if "LastAccessTime" in item else None
 
 
-def test_every_request_under_load_leaves_exactly_one_record_and_last_access_catches_up(
+def test_every_request_under_load_leaves_exactly_one_trace_and_last_access_catches_up(
     local_stack: LocalStack,
 ) -> None:
     owner = local_stack.bootstrap(unique_uin(), "loaded")
-    forged = AccessKeysClient(owner.secret_id, "f" * 32, local_stack.url)
+    forged = AccessKeysClient(owner.secret_id, "f" * 32, local_stack.url, user_agent="forger")
     unknown = "AKID" + "0" * 32
     mix: list[Callable[[], Any]] = [
-        owner.list_access_keys,  # success
-        lambda: owner.get_access_key(unknown),  # 404 ResourceNotFound.AccessKey
-        forged.list_access_keys,  # 401 AuthFailure.SignatureFailure
+        owner.list_access_keys,  # success: an AccessRecord
+        lambda: owner.get_access_key(unknown),  # 404 ResourceNotFound.AccessKey: an AccessRecord
+        forged.list_access_keys,  # 401 AuthFailure.SignatureFailure: counted as a failed attempt
     ]
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -160,15 +162,29 @@ def test_every_request_under_load_leaves_exactly_one_record_and_last_access_catc
     deadline = time.monotonic() + 15
     while last_access_of(local_stack, owner.secret_id) != newest and time.monotonic() < deadline:
         time.sleep(0.1)
+    caught_up = last_access_of(local_stack, owner.secret_id)
+    # After the wait: this listing is an AccessRecord of its own, which moves LastAccessTime on.
+    failed_attempts = owner.list_access_records(owner.secret_id)["FailedAttempts"]
     failures = sum(1 for record in records if record.get("ErrorCode", {}).get("S"))
+    counted = sum(attempts["Count"] for attempts in failed_attempts)
     figure(
         f"records under load: {LOAD_REQUESTS} requests from {LOAD_CLIENTS} clients in {elapsed:.1f} s, "
-        f"{len(records)} records ({failures} failures), last access caught up"
+        f"{len(records)} records ({failures} failures), {counted} failed attempts, last access caught up"
     )
 
+    signed = outcomes.count("ok") + outcomes.count("ResourceNotFound.AccessKey")
     assert len(outcomes) == LOAD_REQUESTS
     assert set(outcomes) == {"ok", "ResourceNotFound.AccessKey", "AuthFailure.SignatureFailure"}
-    assert len(records) == LOAD_REQUESTS
-    assert len({record["RequestId"]["S"] for record in records}) == LOAD_REQUESTS
-    assert failures == outcomes.count("ResourceNotFound.AccessKey") + outcomes.count("AuthFailure.SignatureFailure")
-    assert last_access_of(local_stack, owner.secret_id) == newest
+    # Each request signed with the key's SecretKey: exactly one AccessRecord.
+    assert len(records) == signed
+    assert len({record["RequestId"]["S"] for record in records}) == signed
+    assert failures == outcomes.count("ResourceNotFound.AccessKey")
+    assert "forger" not in {record["UserAgent"]["S"] for record in records}
+    # Each forged one: counted once, in its group (one per UTC hour the run touched), never a record.
+    assert counted == outcomes.count("AuthFailure.SignatureFailure")
+    assert 1 <= len(failed_attempts) <= 2
+    assert {(a["SourceIp"], a["ErrorCode"], a["UserAgent"]) for a in failed_attempts} == {
+        ("127.0.0.1", "AuthFailure.SignatureFailure", "forger")
+    }
+    # The newest AccessRecord's time: a forgery, however late, never moves it.
+    assert caught_up == newest

@@ -90,6 +90,27 @@ def test_an_unsigned_request_reaches_the_handler_and_gets_the_apis_error(local_s
     assert status == 401
     assert document["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
     assert headers["X-Request-Id"] == document["RequestId"] == headers["apigw-requestid"]
+    assert headers["Cache-Control"] == "no-store"
+
+
+def test_every_function_answers_with_cache_control_no_store(local_stack: LocalStack) -> None:
+    # API.md: every response carries it. A create's answer holds a SecretKey, on either API.
+    unknown = "AKID" + "0" * 32
+    routes = [(method, path.replace("{SecretId}", unknown)) for method, path in sorted(REST_ROUTES)]
+    routes += [("POST", "/"), ("GET", "/console"), ("GET", "/console/console.js")]
+    answers = {}
+    for method, path in routes:
+        status, headers, _ = raw_request(local_stack.url + path, method, b"{}" if method in ("POST", "PATCH") else None)
+        answers[(method, path)] = (
+            status,
+            {name.lower(): value for name, value in headers.items()}.get("cache-control"),
+        )
+
+    # Every one reached its function (no gateway 404), unsigned as it is, and was told not to cache.
+    assert {route: cache_control for route, (_, cache_control) in answers.items()} == dict.fromkeys(
+        routes, "no-store"
+    ), answers
+    assert all(status != 404 for status, _ in answers.values()), answers
 
 
 def test_a_disable_refuses_the_very_next_request_over_http(local_stack: LocalStack) -> None:
@@ -174,20 +195,30 @@ def test_the_scheduled_cleanup_removes_a_deleted_keys_records(local_stack: Local
     doomed = AccessKeysClient(key["SecretId"], key["SecretKey"], local_stack.url)
     doomed.list_access_keys()
     doomed.list_access_keys()
+    with pytest.raises(ApiError, match=r"AuthFailure\.SignatureFailure"):
+        AccessKeysClient(doomed.secret_id, "f" * 32, local_stack.url).list_access_keys()
     owner.update_access_key(doomed.secret_id, "Inactive")
     dynamodb = local_stack.aws("dynamodb")
 
-    def records_of_doomed() -> int:
-        items = dynamodb.scan(TableName=local_stack.records_table())["Items"]  # type: ignore[attr-defined]
-        return sum(1 for item in items if item["SecretId"]["S"] == doomed.secret_id)
+    def traces_of_doomed() -> list[str]:
+        """The partitions of the doomed key's items: `<SecretId>#<shard>` for an access record,
+        `<SecretId>#F` for a group of failed attempts. The signatures already used (USED#...)
+        carry no SecretId."""
+        pages = dynamodb.get_paginator("scan").paginate(TableName=local_stack.records_table())  # type: ignore[attr-defined]
+        items = [item for page in pages for item in page["Items"]]
+        return sorted(
+            "failed attempts" if item["SecretIdShard"]["S"].endswith("#F") else "access record"
+            for item in items
+            if item.get("SecretId", {}).get("S") == doomed.secret_id
+        )
 
-    assert records_of_doomed() == 2
+    assert traces_of_doomed() == ["access record", "access record", "failed attempts"]
     owner.delete_access_key(doomed.secret_id)
     deadline = time.monotonic() + 20  # CLEANUP_INTERVAL=1 in this folder's stack
-    while records_of_doomed() and time.monotonic() < deadline:
+    while traces_of_doomed() and time.monotonic() < deadline:
         time.sleep(0.25)
 
-    assert records_of_doomed() == 0
+    assert traces_of_doomed() == []
     assert owner.get_access_key(owner.secret_id)["AccessKey"]["Status"] == "Active"
 
 

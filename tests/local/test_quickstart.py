@@ -201,13 +201,20 @@ def check_refused(result: Result) -> None:
 
 def check_records(result: Result) -> None:
     assert result.exit_code == 0, result.stderr
-    rows = result.stdout.splitlines()[2:]
-    outcomes = [(row.split()[2], row.split()[3], row.split()[4]) for row in rows]
-    # The bot's own calls: the accepted list, then the refused one (newest first).
+    # Two tables, a blank line apart: the access records, then the failed attempts.
+    access_records, failed_attempts = result.stdout.split("\n\n")
+    header, _, *rows = access_records.splitlines()
+    assert header.split() == ["Time", "(UTC)", "Service", "Action", "Result", "Error", "Source", "IP", "User", "Agent"]
+    # Time (UTC) is two fields: date and time; then Service, Action, Result, Error.
+    outcomes = [tuple(row.split()[2:6]) for row in rows]
+    # The bot's own calls, both signed with its SecretKey: the accepted list, then the refused
+    # one (newest first).
     assert outcomes == [
-        ("ListAccessKeys", "Success", "-"),
-        ("ListAccessKeys", "Failure", "AuthFailure.SecretIdNotFound"),
+        ("cam", "ListAccessKeys", "Success", "-"),
+        ("cam", "ListAccessKeys", "Failure", "AuthFailure.SecretIdNotFound"),
     ]
+    # Nobody sent the bot's SecretId without its signature.
+    assert failed_attempts == "No failed attempts in the past 90 days.\n"
 
 
 def poll_last_access(command: str, environment: dict[str, str]) -> Result:

@@ -11,12 +11,15 @@ import json
 import re
 import subprocess
 import sys
+import time
+from types import SimpleNamespace
 
 import pytest
 from conftest import LocalStack
 from secret_ledger import LEDGER
 from stack_process import stack_environment, unique_uin
 from tencentcloud.cam.v20190116 import cam_client, models
+from tencentcloud.common import abstract_client
 from tencentcloud.common.abstract_model import AbstractModel
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.credential import Credential
@@ -59,6 +62,14 @@ def sdk_error(call: object) -> TencentCloudSDKException:
     with pytest.raises(TencentCloudSDKException) as raised:
         call()  # type: ignore[operator]
     return raised.value
+
+
+def next_second() -> None:
+    """Wait for the next whole second. The stock SDK signs only content-type;host, so two calls
+    with the same body signed in the same second carry the same signature: a second state change,
+    or another action, would be refused as its replay (API.md, "Single use"). A call made after
+    this is signed in a later second than any call made before it."""
+    time.sleep(1 - time.time() % 1)
 
 
 def test_the_five_actions_work_through_tencents_cam_client(local_stack: LocalStack) -> None:
@@ -121,6 +132,8 @@ def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack:
             models.ListAccessKeysRequest()
         )
     )
+    # A request of its own, not a replay of the first update (nor the create below of the first).
+    next_second()
     client.UpdateAccessKey(update)  # still Inactive: the quota counts it
     over_limit = sdk_error(lambda: client.CreateAccessKey(models.CreateAccessKeyRequest()))
     not_found = sdk_error(lambda: client.DeleteAccessKey(unknown))
@@ -136,6 +149,13 @@ def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack:
     assert not_found.code == "ResourceNotFound.SecretNotExist"
     assert wrong_version.code == "NoSuchVersion"
     assert all(error.requestId for error in (wrong_secret, disabled, over_limit, not_found, wrong_version))
+    # The wrong secret's request is no use of the owner's key: a failed attempt, counted apart.
+    traces = AccessKeysClient(owner.secret_id, owner._secret_key, local_stack.url).list_access_records(owner.secret_id)
+    assert wrong_secret.requestId not in {record["RequestId"] for record in traces["AccessRecords"]}
+    assert "AuthFailure.SignatureFailure" not in {record["ErrorCode"] for record in traces["AccessRecords"]}
+    assert [(a["Count"], a["ErrorCode"], a["SourceIp"]) for a in traces["FailedAttempts"]] == [
+        (1, "AuthFailure.SignatureFailure", "127.0.0.1")
+    ]
 
 
 def test_the_sdks_common_client_gets_invalid_action_for_an_action_not_served(local_stack: LocalStack) -> None:
@@ -145,18 +165,68 @@ def test_the_sdks_common_client_gets_invalid_action_for_an_action_not_served(loc
     )
 
     served = common.call_json("ListAccessKeys", {})
+    # Same body, unsigned action: in the same second, ListUsers would carry the signature that
+    # ListAccessKeys is bound to, and be refused as its replay (test below).
+    next_second()
     refused = sdk_error(lambda: common.call_json("ListUsers", {}))
 
     assert [key["AccessKeyId"] for key in served["Response"]["AccessKeys"]] == [owner.secret_id]
     assert refused.code == "InvalidAction"
     assert "ListUsers" in refused.message
     record = owner.list_access_records(owner.secret_id)["AccessRecords"][0]
+    # Recorded under InvalidAction, never the text sent (API.md, ListAccessRecords).
     assert (record["Action"], record["ErrorCode"], record["RequestId"]) == (
-        "ListUsers",
+        "InvalidAction",
         "InvalidAction",
         refused.requestId,
     )
     assert json.dumps(served).count(owner.secret_id) == 1
+
+
+def test_a_stock_sdk_signature_serves_one_action_and_changes_state_once(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    client = cam(local_stack, owner.secret_id, owner._secret_key)
+    clock = [float(int(time.time()))]
+    # The SDK's clock, frozen: every call below is signed in the second it says.
+    monkeypatch.setattr(abstract_client, "time", SimpleNamespace(time=lambda: clock[0]))
+
+    # One second, one body ({}), content-type;host signed: one signature for all three calls.
+    listed = seen(client.ListAccessKeys(models.ListAccessKeysRequest()))
+    listed_again = seen(client.ListAccessKeys(models.ListAccessKeysRequest()))  # reads repeat
+    bound = sdk_error(lambda: client.CreateAccessKey(models.CreateAccessKeyRequest()))
+    after_bound = [key.AccessKeyId for key in seen(client.ListAccessKeys(models.ListAccessKeysRequest())).AccessKeys]
+    clock[0] += 1  # signed again, in the next second, as the refusal says
+    created = seen(client.CreateAccessKey(models.CreateAccessKeyRequest())).AccessKey
+    replayed = sdk_error(lambda: client.CreateAccessKey(models.CreateAccessKeyRequest()))
+    clock[0] += 1
+    remaining = [key.AccessKeyId for key in seen(client.ListAccessKeys(models.ListAccessKeysRequest())).AccessKeys]
+
+    assert [key.AccessKeyId for key in listed.AccessKeys] == [owner.secret_id]
+    assert [key.AccessKeyId for key in listed_again.AccessKeys] == [owner.secret_id]
+    assert bound.code == "AuthFailure.SignatureFailure"
+    assert bound.message.startswith("This signature has already been used; sign each request afresh.")
+    assert "next second" in bound.message
+    assert "x-tc-action" in bound.message
+    assert after_bound == [owner.secret_id]  # the refused create made nothing
+    assert replayed.code == "AuthFailure.SignatureFailure"
+    assert replayed.message.startswith("This signature has already been used; sign each request afresh.")
+    # Two keys: the replay was refused as one before the quota was ever asked.
+    assert remaining == [owner.secret_id, created.AccessKeyId]
+    # Both refusals were signed with the owner's SecretKey: access records, under their action.
+    traces = AccessKeysClient(owner.secret_id, owner._secret_key, local_stack.url).list_access_records(owner.secret_id)
+    assert [(record["Action"], record["ErrorCode"]) for record in traces["AccessRecords"]] == [
+        ("ListAccessKeys", None),
+        ("CreateAccessKey", "AuthFailure.SignatureFailure"),
+        ("CreateAccessKey", None),
+        ("ListAccessKeys", None),
+        ("CreateAccessKey", "AuthFailure.SignatureFailure"),
+        ("ListAccessKeys", None),
+        ("ListAccessKeys", None),
+    ]
+    assert [traces["AccessRecords"][index]["RequestId"] for index in (1, 4)] == [replayed.requestId, bound.requestId]
+    assert traces["FailedAttempts"] == []
 
 
 def test_the_owner_client_still_sees_a_sdk_made_key(local_stack: LocalStack) -> None:

@@ -4,7 +4,8 @@ A client generator or a fuzzer reads the OpenAPI document, not docs/api.md: a ro
 is never called, an error code missing from it is reported as a contract violation, and an object
 schema that tolerates extra fields hides a response that grew one. So the document's routes are
 compared with template.yaml, its error codes with access_keys.errors, and its schemas are checked
-to be closed and complete. No AWS and no OpenAPI library: the document is read as YAML.
+to be closed and complete, and the fields of its objects with what the domain's `to_json` writes.
+No AWS and no OpenAPI library: the document is read as YAML.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ import pytest
 import yaml
 
 from access_keys import errors
+from access_keys.domain import AccessKey, AccessRecord, FailedAttempts, Result, Status
 from access_keys.errors import ServiceError
+from access_keys.keys import CreatedKey
 from access_keys.signing import SECRET_ID_PATTERN
 from access_keys_tools.template import PROJECT_ROOT, resources_of_type
 
@@ -34,6 +37,7 @@ COMMON_ERRORS = {
     (401, "AuthFailure.SecretIdNotFound"),
     (401, "AuthFailure.SignatureExpire"),
     (401, "AuthFailure.SignatureFailure"),
+    (401, "AuthFailure.TokenFailure"),
     (413, "RequestSizeLimitExceeded"),
     (429, "RequestLimitExceeded"),
     (500, "InternalError"),
@@ -317,6 +321,17 @@ def test_every_error_response_has_the_envelope_and_nothing_else() -> None:
             assert resolve(error["properties"]["Message"])["type"] == "string", where
 
 
+def test_every_response_says_it_may_not_be_stored() -> None:
+    # The service sends Cache-Control: no-store on every answer (a create's holds a SecretKey).
+    for (method, path), operation in operations().items():
+        for status, response in responses(operation).items():
+            header = resolve(response.get("headers", {}).get("Cache-Control"))
+
+            assert header, f"{method} {path} {status}"
+            assert header["required"] is True, f"{method} {path} {status}"
+            assert resolve(header["schema"])["enum"] == ["no-store"], f"{method} {path} {status}"
+
+
 def test_a_429_tells_the_client_when_to_retry() -> None:
     for (method, path), operation in operations().items():
         throttled = responses(operation)[429]
@@ -354,6 +369,53 @@ def test_every_field_of_a_response_is_always_present_null_rather_than_missing() 
     for where, schema in response_schemas():
         if is_object(schema):
             assert set(schema.get("required", [])) == set(schema.get("properties", {})), where
+
+
+_KEY = AccessKey(secret_id="AKID" + "0" * 32, uin="100000000001", status=Status.ACTIVE, create_time=0, description="")
+# Each object schema of the document, and an instance of what the service serialises it from.
+DOMAIN_OBJECTS = {
+    "AccessKey": _KEY,
+    "CreatedAccessKey": CreatedKey(key=_KEY, secret_key="0" * 32),
+    "AccessRecord": AccessRecord(
+        secret_id=_KEY.secret_id,
+        uin=_KEY.uin,
+        access_time=0,
+        service="cam",
+        action="ListAccessKeys",
+        result=Result.SUCCESS,
+        error_code=None,
+        source_ip="203.0.113.7",
+        user_agent="",
+        request_id="r",
+    ),
+    "FailedAttempts": FailedAttempts(
+        secret_id=_KEY.secret_id,
+        hour=0,
+        source_ip="198.51.100.9",
+        error_code="AuthFailure.SignatureFailure",
+        first_time=0,
+        last_time=0,
+        count=1,
+        user_agent="",
+    ),
+}
+
+
+@pytest.mark.parametrize("schema_name", sorted(DOMAIN_OBJECTS))
+def test_an_object_schema_has_exactly_the_fields_the_service_writes(schema_name: str) -> None:
+    schema = resolve(document()["components"]["schemas"][schema_name])
+
+    assert set(schema["properties"]) == set(DOMAIN_OBJECTS[schema_name].to_json())
+
+
+def test_list_access_records_answers_both_lists_with_their_schemas() -> None:
+    (operation,) = [operation for operation in operations().values() if operation["operationId"] == "ListAccessRecords"]
+    properties = json_schema(responses(operation)[200])["properties"]
+
+    assert set(properties) == {"AccessRecords", "FailedAttempts", "RequestId"}
+    for name, item in (("AccessRecords", "AccessRecord"), ("FailedAttempts", "FailedAttempts")):
+        assert resolve(properties[name])["items"] == {"$ref": f"#/components/schemas/{item}"}
+        assert resolve(properties[name])["maxItems"] == 20
 
 
 @pytest.mark.parametrize(("schema_name", "field"), [("AccessKey", "LastAccessTime"), ("AccessRecord", "ErrorCode")])

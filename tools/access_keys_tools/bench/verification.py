@@ -2,18 +2,21 @@
 
     python -m access_keys_tools.bench.verification [--rounds 7] [--number 2000]
 
-Both work on the same signed request (a POST with a JSON body). Ours runs `authentication.verify`
-as a warm request does: the key item already read, the SecretKey's material in key_material's
-cache, no AWS call.
+Both work on the same signed request: a warm read on a REST route (GET of one key, no body), the
+request most calls are. Ours runs `authentication.authenticate` whole, as a warm request does:
+`key_store.get_key` stubbed to return the key item (no AWS), the derived signing key already in
+key_material's cache (primed once through a stubbed KMS Decrypt), and a read on a REST route
+spends no signature, so no guard write is made. The stubs count what they are asked: a timing
+that needed a Decrypt, a guard or a failed-attempt count is refused.
 The SDK computes the signature of the same request with `_get_tc3_signature`, which is the least a
 verifier must do. Each is timed `--number` times per round, alternating, for `--rounds` rounds; the
 figure is the ratio of the medians. Budget: at most 0.5x.
 
 It also runs a whole warm request through the GetAccessKey handler, Powertools decorators
-included, with the two AWS calls stubbed (the key's GetItem returns it, the record's PutItem
-returns): the microseconds our code adds to a request, beside the AWS calls themselves. A stack
-sampler splits that time between Powertools, pydantic and our own code; standard-library time
-counts for whoever called it.
+included, with the AWS calls stubbed the same way (the key's GetItem returns it, the record's
+PutItem returns): the microseconds our code adds to a request, beside the AWS calls themselves.
+A stack sampler splits that time between Powertools, pydantic and our own code; standard-library
+time counts for whoever called it.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import argparse
 import contextlib
 import importlib.util
 import io
-import json
 import os
 import statistics
 import sys
@@ -36,7 +38,7 @@ from types import FrameType
 from typing import Any
 
 from access_keys import authentication, key_material, signing
-from access_keys.authentication import SignedRequest
+from access_keys.authentication import SignatureUse, SignedRequest, Verdict
 from access_keys.domain import AccessKey, Status, StoredKey
 from access_keys_tools.local.worker import LambdaContext
 from access_keys_tools.template import PROJECT_ROOT
@@ -45,23 +47,85 @@ BUDGET = 0.5
 # A made-up key pair, used only here.
 SECRET_ID = "AKIDq3Rv8mWZtY6pLc2NbX0sJd4HkE7uGa1F"  # noqa: S105
 SECRET_KEY = "q8VbN3mZx4Lr7TcW1pYs6HdK0jFg2Ae5"  # noqa: S105
+UIN = "100000000001"
 HOST = "a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com"
-PATH = "/v1/access-keys"
-BODY = json.dumps({"Description": "ci deploy"}).encode()
+PATH = f"/v1/access-keys/{SECRET_ID}"
+CONTENT_TYPE = "application/json"
+# GetAccessKey, as its route declares it: a read, its action named by the path.
+READ = SignatureUse(action="GetAccessKey", changes_state=False)
+# What a warm read may ask of the stubbed AWS while it is timed: nothing but the key's GetItem.
+WARM_READ_CALLS: Counter[str] = Counter()
+
+
+def _stored_key() -> StoredKey:
+    key = AccessKey(secret_id=SECRET_ID, uin=UIN, status=Status.ACTIVE, create_time=0, description="")
+    return StoredKey(key=key, encrypted_secret=b"ciphertext")
+
+
+@contextlib.contextmanager
+def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
+    """The AWS calls of a request, answered here: the key's GetItem returns `stored` (uncounted, it
+    is on every request), KMS Decrypt the SecretKey, the record's PutItem and the guard's
+    conditional PutItem succeed, a failed attempt's UpdateItem returns. Yields the counts of all
+    but the GetItem."""
+    from access_keys.dal import key_store, kms, record_store
+
+    calls: Counter[str] = Counter()
+
+    def get_key(secret_id: str) -> StoredKey | None:
+        return stored if secret_id == stored.key.secret_id else None
+
+    def decrypt(ciphertext: bytes, context: dict[str, str]) -> str:
+        calls["kms:Decrypt"] += 1
+        return SECRET_KEY
+
+    def put_record(record: Any) -> None:
+        calls["dynamodb:PutItem (access record)"] += 1
+
+    def use_signature(signature: str, **_: Any) -> bool:
+        calls["dynamodb:PutItem (single-use guard)"] += 1
+        return True
+
+    def count_failed_attempt(secret_id: str, **_: Any) -> None:
+        calls["dynamodb:UpdateItem (failed attempt)"] += 1
+
+    stubs = (
+        (key_store, "get_key", get_key),
+        (kms, "decrypt", decrypt),
+        (record_store, "put_record", put_record),
+        (record_store, "use_signature", use_signature),
+        (record_store, "count_failed_attempt", count_failed_attempt),
+    )
+    originals = [(module, name, getattr(module, name)) for module, name, _ in stubs]
+    for module, name, stub in stubs:
+        setattr(module, name, stub)
+    try:
+        yield calls
+    finally:
+        for module, name, original in originals:
+            setattr(module, name, original)
+
+
+def _warm(stored: StoredKey, timestamp: int, calls: Counter[str]) -> None:
+    """As after a request's first Decrypt: the day's signing key in key_material's own cache,
+    put there by its own code, whatever shape that cache has."""
+    key_material.forget_all()
+    key_material.signing_key_of(stored, signing.utc_date(timestamp))
+    calls.clear()
 
 
 def _signed_request(timestamp: int) -> SignedRequest:
-    headers = {"content-type": "application/json", "host": HOST, "x-tc-timestamp": str(timestamp)}
+    headers = {"content-type": CONTENT_TYPE, "host": HOST, "x-tc-timestamp": str(timestamp)}
     headers["authorization"] = signing.sign(
         secret_id=SECRET_ID,
         secret_key=SECRET_KEY,
-        method="POST",
+        method="GET",
         path=PATH,
         headers=headers,
-        body=BODY,
+        body=b"",
         timestamp=timestamp,
     )
-    return SignedRequest(method="POST", path=PATH, query="", headers=headers, body=BODY)
+    return SignedRequest(method="GET", path=PATH, query="", headers=headers, body=b"")
 
 
 def _sdk_signer(timestamp: int) -> Callable[[], str]:
@@ -74,17 +138,16 @@ def _sdk_signer(timestamp: int) -> Callable[[], str]:
     class CamClient(abstract_client.AbstractClient):
         _service = "cam"
         _apiVersion = "2019-01-16"
-        _default_content_type = "application/json"
+        _default_content_type = CONTENT_TYPE
 
     client = CamClient(Credential(SECRET_ID, SECRET_KEY), "", ClientProfile(httpProfile=HttpProfile(endpoint=HOST)))
-    request = RequestInternal(HOST, "POST", PATH)
-    request.header["Content-Type"] = "application/json"
+    request = RequestInternal(HOST, "GET", PATH)
+    request.header["Content-Type"] = CONTENT_TYPE
     request.header["Host"] = HOST
-    request.data = BODY.decode()
+    request.data = ""  # a GET's query string, which the SDK signs in its place: none here
     request.header["X-TC-Timestamp"] = str(timestamp)
     date = signing.utc_date(timestamp)
-    params = json.loads(BODY)
-    return lambda: client._get_tc3_signature(params, request, date, "cam", SECRET_KEY)
+    return lambda: client._get_tc3_signature({}, request, date, "cam", SECRET_KEY)
 
 
 def _median_seconds(work: Callable[[], object], number: int) -> float:
@@ -97,28 +160,26 @@ def _median_seconds(work: Callable[[], object], number: int) -> float:
 def measure(rounds: int, number: int) -> dict[str, float]:
     timestamp = int(time.time())
     request = _signed_request(timestamp)
-    key = AccessKey(secret_id=SECRET_ID, uin="100000000001", status=Status.ACTIVE, create_time=0, description="")
-    stored = StoredKey(key=key, encrypted_secret=b"ciphertext")
+    stored = _stored_key()
     sdk = _sdk_signer(timestamp)
 
-    def ours() -> AccessKey:
-        return authentication.verify(request, stored, now=timestamp)
+    def ours() -> Verdict:
+        return authentication.authenticate(request, READ, now=timestamp)
 
-    # Warm, as after a request's first Decrypt: the material is in key_material's own cache.
-    date = signing.utc_date(timestamp)
-    key_material._cache[(SECRET_ID, date)] = (
-        stored.encrypted_secret,
-        signing.keyed(signing.signing_key(SECRET_KEY, date)),
-        time.monotonic() + 3600,
-    )
-    with warnings.catch_warnings():
+    with stubbed_aws(stored) as calls, warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the SDK's utcfromtimestamp
-        if ours().secret_id != SECRET_ID or sdk() != request.headers["authorization"].rsplit("Signature=", 1)[1]:
+        _warm(stored, timestamp, calls)
+        verdict = ours()
+        if verdict.caller is None or verdict.caller.key.secret_id != SECRET_ID:
+            raise RuntimeError(f"our verifier refused the request: {verdict.refusal!r}")
+        if sdk() != request.headers["authorization"].rsplit("Signature=", 1)[1]:
             raise RuntimeError("the two do not agree on the request's signature: nothing to compare")
         ours_times, sdk_times = [], []
         for _ in range(rounds):
             ours_times.append(_median_seconds(ours, number))
             sdk_times.append(_median_seconds(sdk, number))
+        if calls != WARM_READ_CALLS or ours().caller is None:
+            raise RuntimeError(f"not a warm read: while timed it made {dict(calls)}")
     ours_us, sdk_us = statistics.median(ours_times) * 1e6, statistics.median(sdk_times) * 1e6
     return {"ours_us": ours_us, "sdk_us": sdk_us, "ratio": ours_us / sdk_us}
 
@@ -174,18 +235,10 @@ def _sampling(thread_id: int, every: float = 0.0005) -> Iterator[Counter[str]]:
 
 def handler_overhead(number: int) -> HandlerOverhead:
     """A warm GetAccessKey request of the caller's own key, end to end in the handler, AWS stubbed."""
-    from access_keys.dal import key_store, record_store
     from access_keys_tools.events import load_event, sign_event, with_path_secret_id
 
     timestamp = int(time.time())
-    key = AccessKey(secret_id=SECRET_ID, uin="100000000001", status=Status.ACTIVE, create_time=0, description="")
-    stored = StoredKey(key=key, encrypted_secret=b"ciphertext")
-    date = signing.utc_date(timestamp)
-    key_material._cache[(SECRET_ID, date)] = (
-        stored.encrypted_secret,
-        signing.keyed(signing.signing_key(SECRET_KEY, date)),
-        time.monotonic() + 3600,
-    )
+    stored = _stored_key()
     event = sign_event(
         with_path_secret_id(load_event("GetAccessKey/get"), SECRET_ID),
         secret_id=SECRET_ID,
@@ -208,36 +261,35 @@ def handler_overhead(number: int) -> HandlerOverhead:
         log_stream_name="bench",
         deadline=time.time() + 900,
     )
+    requests = 0
 
-    def get_key(secret_id: str) -> StoredKey:
-        return stored
+    def handle() -> dict[str, Any]:
+        nonlocal requests
+        requests += 1
+        return module.lambda_handler(event, context)
 
-    def put_record(record: Any) -> None:
-        return None
-
-    originals = (key_store.get_key, record_store.put_record)
-    key_store.get_key, record_store.put_record = get_key, put_record
-    try:
-        # The metrics line Powertools prints per request is made, then dropped here.
-        with contextlib.redirect_stdout(io.StringIO()) as printed:
-            if module.lambda_handler(event, context)["statusCode"] != 200:
-                raise RuntimeError(f"the warm request was refused: {printed.getvalue()}")
+    # The metrics line Powertools prints per request is made, then dropped here.
+    with stubbed_aws(stored) as calls, contextlib.redirect_stdout(io.StringIO()) as printed:
+        _warm(stored, timestamp, calls)
+        if handle()["statusCode"] != 200:
+            raise RuntimeError(f"the warm request was refused: {printed.getvalue()}")
+        printed.seek(0)
+        printed.truncate()
+        handle()
+        log_bytes = len(printed.getvalue().encode())
+        times = []
+        for _ in range(5):
             printed.seek(0)
             printed.truncate()
-            module.lambda_handler(event, context)
-            log_bytes = len(printed.getvalue().encode())
-            times = []
-            for _ in range(5):
+            times.append(_median_seconds(handle, number))
+        with _sampling(threading.get_ident()) as samples:
+            for _ in range(number):
                 printed.seek(0)
                 printed.truncate()
-                times.append(_median_seconds(lambda: module.lambda_handler(event, context), number))
-            with _sampling(threading.get_ident()) as samples:
-                for _ in range(number):
-                    printed.seek(0)
-                    printed.truncate()
-                    module.lambda_handler(event, context)
-    finally:
-        key_store.get_key, record_store.put_record = originals
+                handle()
+    # A warm read of one's own key: its record, and nothing else beside the key's GetItem.
+    if calls != Counter({"dynamodb:PutItem (access record)": requests}):
+        raise RuntimeError(f"not a warm read: {requests} requests made {dict(calls)}")
     counted = sum(count for owner, count in samples.items() if owner != "the benchmark loop") or 1
     shares = {owner: samples.get(owner, 0) / counted for owner in _OWNERS}
     return HandlerOverhead(statistics.median(times) * 1e6, shares, log_bytes)
