@@ -137,7 +137,14 @@ def verify(request: SignedRequest, stored: StoredKey | None = STORED, *, now: fl
     def get_key(secret_id: str) -> StoredKey | None:
         return stored if stored is not None and stored.key.secret_id == secret_id else None
 
-    with mock.patch.object(authentication.key_store, "get_key", get_key):
+    def find_key(secret_id: str) -> AccessKey | None:
+        found = get_key(secret_id)
+        return found.key if found else None
+
+    with (
+        mock.patch.object(authentication.key_store, "get_key", get_key),
+        mock.patch.object(authentication.key_store, "find_key", find_key),
+    ):
         verdict = authentication.authenticate(request, READ, now=now)
     if verdict.refusal is not None:
         raise verdict.refusal

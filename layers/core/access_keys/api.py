@@ -33,7 +33,7 @@ from access_keys.observability import logger, metrics
 
 MAX_BODY_BYTES = 64 * 1024
 # On every answer: a response may hold a SecretKey (the create), and none is worth keeping.
-_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+RESPONSE_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +138,13 @@ class Dialect:
 def _rest_success(request: ApiRequest, reply: Reply) -> dict[str, Any]:
     return {
         "statusCode": reply.status,
-        "headers": {**_HEADERS, "X-Request-Id": request.request_id},
+        "headers": {**RESPONSE_HEADERS, "X-Request-Id": request.request_id},
         "body": json.dumps({**reply.body, "RequestId": request.request_id}),
     }
 
 
 def _rest_failure(request: ApiRequest, error: ServiceError, code: str) -> dict[str, Any]:
-    headers = {**_HEADERS, "X-Request-Id": request.request_id}
+    headers = {**RESPONSE_HEADERS, "X-Request-Id": request.request_id}
     if error.status == 429:
         headers["Retry-After"] = "1"
     return {

@@ -96,44 +96,40 @@ def authenticate(request: SignedRequest, use: SignatureUse, *, now: float) -> Ve
         authorization = signing.parse_authorization(header)
     except InvalidAuthorization as malformed:
         claimed = signing.claimed_secret_id(header)
-        stored = key_store.get_key(claimed) if claimed else None
-        return Verdict(stored.key if stored else None, signed=False, refusal=malformed)
+        return Verdict(key_store.find_key(claimed) if claimed else None, signed=False, refusal=malformed)
+    try:
+        timestamp, canonical = _check_request(request, authorization, now=now)
+    except ServiceError as refusal:
+        # Refused before any key material is read: the key's public attributes name its owner.
+        return Verdict(key_store.find_key(authorization.secret_id), signed=False, refusal=refusal)
 
     stored = key_store.get_key(authorization.secret_id)
-    key = stored.key if stored else None
+    signed = False
     try:
-        timestamp, signer = _check_signature(request, authorization, stored, now=now)
+        signer = _check_signature(authorization, stored, timestamp=timestamp, canonical=canonical)
+        signed = True
+        _check_signed_request(authorization, signer, use, timestamp=timestamp, now=now)
     except ServiceError as refusal:
-        return Verdict(key, signed=False, refusal=refusal)
+        return Verdict(stored.key if stored else None, signed=signed, refusal=refusal)
     except Exception:
-        logger.exception("verification failed", extra={"secret_id": authorization.secret_id})
-        return Verdict(key, signed=False, refusal=InternalError())
-
-    try:
-        _check_signed_request(request, authorization, signer, use, timestamp=timestamp, now=now)
-    except ServiceError as refusal:
-        return Verdict(signer.key, signed=True, refusal=refusal)
-    except Exception:
-        logger.exception("signature use not recorded", extra={"secret_id": authorization.secret_id})
-        return Verdict(signer.key, signed=True, refusal=InternalError())
+        # A failed decrypt leaves the signature unchecked; a failed guard write fails closed.
+        logger.exception("verification failed", extra={"secret_id": authorization.secret_id, "signed": signed})
+        return Verdict(stored.key if stored else None, signed=signed, refusal=InternalError())
     return Verdict(signer.key, signed=True, caller=Caller(signer.key, timestamp))
 
 
-def _check_signature(
-    request: SignedRequest, authorization: signing.Authorization, stored: StoredKey | None, *, now: float
-) -> tuple[int, StoredKey]:
-    """The request's timestamp and its signer, once the signature is proven made with the stored
-    key's SecretKey.
-
-    Raises the refusal otherwise. A disabled key's signature is still checked, so that its
-    attempt is classified, but the answer is the same SecretIdNotFound either way: no oracle.
-    """
+def _check_request(request: SignedRequest, authorization: signing.Authorization, *, now: float) -> tuple[int, str]:
+    """The request's timestamp and canonical request, if nothing about them is refused before any
+    key material is read: a token, a scope date the server never accepts, a scope not the
+    timestamp's, a signed header missing."""
     timestamp = signing.parse_timestamp(request.headers.get("x-tc-timestamp"))
+    if "x-tc-token" in request.headers:
+        raise TokenFailure()
     today = int(now) // _DAY_SECONDS
     accepted_dates = {signing.utc_date((today + offset) * _DAY_SECONDS) for offset in (-1, 0, 1)}
     if authorization.date not in accepted_dates:
-        # Before any key material is read or derived: no request makes the service call KMS
-        # for a date it would never accept.
+        # No request makes the service read or derive key material, or call KMS, for a date it
+        # would never accept.
         raise SignatureExpire(
             "The credential scope's date must be the server's UTC date, or the day before or after it. "
             "Sign with the current time."
@@ -152,6 +148,17 @@ def _check_signature(
         signed_headers=authorization.signed_headers,
         body=request.body,
     )
+    return timestamp, canonical
+
+
+def _check_signature(
+    authorization: signing.Authorization, stored: StoredKey | None, *, timestamp: int, canonical: str
+) -> StoredKey:
+    """The stored key, once the signature is proven made with its SecretKey; the refusal otherwise.
+
+    A disabled key's signature is still checked, so that its attempt is classified, but the answer
+    is the same SecretIdNotFound either way: no oracle.
+    """
     if stored is None:
         raise SecretIdNotFound()
     expected = signing.signature_with_keyed(
@@ -160,11 +167,10 @@ def _check_signature(
     )
     if not signing.signatures_match(expected, authorization.signature):
         raise SecretIdNotFound() if stored.key.status is not Status.ACTIVE else SignatureFailure()
-    return timestamp, stored
+    return stored
 
 
 def _check_signed_request(
-    request: SignedRequest,
     authorization: signing.Authorization,
     stored: StoredKey,
     use: SignatureUse,
@@ -175,8 +181,6 @@ def _check_signed_request(
     """The refusals of a request its key's owner did sign; each leaves an AccessRecord."""
     if stored.key.status is not Status.ACTIVE:
         raise SecretIdNotFound()
-    if "x-tc-token" in request.headers:
-        raise TokenFailure()
     _use_signature(authorization, use, timestamp=timestamp)
     # After the signature's use, so that a replay is told "already used" even once it has expired.
     if abs(now - timestamp) > MAX_CLOCK_SKEW_SECONDS:

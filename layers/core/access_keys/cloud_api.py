@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from access_keys import keys, validation
-from access_keys.api import ApiRequest, Dialect, Reply, handle
+from access_keys.api import RESPONSE_HEADERS, ApiRequest, Dialect, Reply, handle
 from access_keys.authentication import ACTION_HEADER
 from access_keys.domain import AccessKey, Caller
 from access_keys.errors import (
@@ -160,8 +160,8 @@ def dispatch(request: ApiRequest, caller: Caller) -> Reply:
 def _envelope(request: ApiRequest, response: dict[str, Any]) -> dict[str, Any]:
     return {
         "statusCode": 200,
-        # Exactly this: Tencent's SDKs parse an error only under `application/json`.
-        "headers": {"Content-Type": "application/json", "X-Request-Id": request.request_id},
+        # Content-Type exactly `application/json`: Tencent's SDKs parse an error only under it.
+        "headers": {**RESPONSE_HEADERS, "X-Request-Id": request.request_id},
         "body": json.dumps({"Response": {**response, "RequestId": request.request_id}}),
     }
 

@@ -3,6 +3,12 @@
 Prices are AWS's public on-demand list prices for us-east-1 (HTTP API, Lambda on arm64,
 DynamoDB on-demand), as published when these figures were made; other regions differ a little.
 The arithmetic is kept here, in one place, and docs/benchmarks.md shows it line by line.
+
+A request whose signature is guarded (a state-changing one, or a read on `POST /` whose
+X-TC-Action is not signed) makes one conditional PutItem more, of the used-signature item, before
+its operation: one write unit, and one DynamoDB call more of Lambda duration. How many requests
+that is depends on the traffic, so the cost is given for a stated mix (`REALISTIC_MIX`) and for
+the worst case, every request guarded (`WORST_CASE`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,55 @@ DYNAMODB_CALL_MS = 10.0
 
 
 @dataclass(frozen=True)
+class RequestKind:
+    """One kind of verified request in a mix: its share of the requests, and whether its signature
+    is guarded (one conditional PutItem more)."""
+
+    name: str
+    share: float
+    guarded: bool
+
+
+# Most calls are reads; our client and console sign x-tc-action, Tencent's stock SDKs do not; keys
+# change rarely (two per account at most, each created, disabled and deleted once).
+REALISTIC_MIX = (
+    RequestKind("reads on a REST route, or on POST / with x-tc-action signed: no guard", 0.90, guarded=False),
+    RequestKind("reads on POST / with x-tc-action unsigned (Tencent's stock SDKs): a guard write", 0.05, guarded=True),
+    RequestKind("state-changing (Create, Update or DeleteAccessKey): a guard write", 0.05, guarded=True),
+)
+# Every request guarded: all state-changing, or every read sent by a stock SDK on POST /.
+WORST_CASE = (RequestKind("every request guarded", 1.0, guarded=True),)
+
+
+def describe(mix: tuple[RequestKind, ...]) -> str:
+    return "; ".join(f"{kind.share:.0%} {kind.name}" for kind in mix)
+
+
+def guarded_share(mix: tuple[RequestKind, ...]) -> float:
+    return sum(kind.share for kind in mix if kind.guarded)
+
+
+def item_bytes(item: dict[str, dict[str, object]]) -> int:
+    """An item's size as DynamoDB bills it: attribute names plus values (a number at most 21 bytes,
+    a boolean 1)."""
+    size = 0
+    for name, value in item.items():
+        ((kind, content),) = value.items()
+        size += len(name.encode())
+        if kind == "S":
+            size += len(str(content).encode())
+        elif kind == "N":
+            size += min(21, len(str(content).lstrip("-").replace(".", "")) // 2 + 1)
+        elif kind == "BOOL":
+            size += 1
+        elif kind == "B" and isinstance(content, bytes):
+            size += len(content)
+        else:
+            raise ValueError(f"no size rule for {kind}")
+    return size
+
+
+@dataclass(frozen=True)
 class Line:
     item: str
     arithmetic: str
@@ -43,6 +98,7 @@ class Line:
 class Cost:
     budgeted: list[Line]  # what the budget covers: HTTP API, Lambda, DynamoDB
     beyond: list[Line]  # what else a deployment pays per request, shown, not budgeted
+    mix: tuple[RequestKind, ...] = ()
 
     @property
     def total(self) -> float:
@@ -70,11 +126,24 @@ def per_million(
     memory_mb: int,
     reads: int,
     writes: int,
+    mix: tuple[RequestKind, ...],
+    guard_bytes: int,
     log_bytes: int,
     stream_batch: int,
 ) -> Cost:
-    duration_ms = warm_duration_ms(handler_us, memory_mb, reads + writes)
+    """`reads` and `writes` are every verified request's own (the key's GetItem, its record's
+    PutItem); a guarded request of `mix` adds one conditional PutItem of `guard_bytes`."""
+    if abs(sum(kind.share for kind in mix) - 1) > 1e-9:
+        raise ValueError(f"the shares of the mix add up to {sum(kind.share for kind in mix)}, not 1")
+    guarded = guarded_share(mix)
+    # Each request is billed its own whole milliseconds: the average of the rounded durations.
+    unguarded_ms = warm_duration_ms(handler_us, memory_mb, reads + writes)
+    guarded_ms = warm_duration_ms(handler_us, memory_mb, reads + writes + 1)
+    parts = [(1 - guarded, unguarded_ms), (guarded, guarded_ms)]
+    duration_ms = sum(share * milliseconds for share, milliseconds in parts)
     gb_seconds = duration_ms / 1000 * memory_mb / 1024
+    billed = " + ".join(f"{share:.0%} x {milliseconds} ms" for share, milliseconds in parts if share)
+    guard_units = -(-guard_bytes // 1024)
     budgeted = [
         Line("API Gateway HTTP API", f"1 request x ${HTTP_API_PER_MILLION:.2f}/M", HTTP_API_PER_MILLION),
         Line(
@@ -84,8 +153,8 @@ def per_million(
         ),
         Line(
             "Lambda duration",
-            f"{duration_ms} ms x {memory_mb / 1024:g} GB = {gb_seconds:.4f} GB-s "
-            f"x ${LAMBDA_ARM64_PER_GB_SECOND:.10f}/GB-s x 1M",
+            f"{billed} (a guarded request: one DynamoDB call more) = {duration_ms:.1f} ms x {memory_mb / 1024:g} GB "
+            f"= {gb_seconds:.4f} GB-s x ${LAMBDA_ARM64_PER_GB_SECOND:.10f}/GB-s x 1M",
             gb_seconds * LAMBDA_ARM64_PER_GB_SECOND * PER_MILLION,
         ),
         Line(
@@ -94,9 +163,15 @@ def per_million(
             reads * DYNAMODB_READ_UNITS_PER_MILLION,
         ),
         Line(
-            "DynamoDB writes",
+            "DynamoDB writes, access record",
             f"{writes} PutItem of < 1 KB = {writes} WRU x ${DYNAMODB_WRITE_UNITS_PER_MILLION}/M",
             writes * DYNAMODB_WRITE_UNITS_PER_MILLION,
+        ),
+        Line(
+            "DynamoDB writes, single-use guard",
+            f"{guarded:.0%} of requests x 1 conditional PutItem of <= {guard_bytes} bytes ({guard_units} WRU) "
+            f"= {guarded * guard_units:.2f} WRU a request x ${DYNAMODB_WRITE_UNITS_PER_MILLION}/M",
+            guarded * guard_units * DYNAMODB_WRITE_UNITS_PER_MILLION,
         ),
     ]
     beyond = [
@@ -123,7 +198,7 @@ def per_million(
             case="worst",
         ),
     ]
-    return Cost(budgeted, beyond)
+    return Cost(budgeted, beyond, mix)
 
 
 # What Lambda itself logs per invocation with active tracing, as it writes it (the ids are examples).

@@ -67,10 +67,16 @@ def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
     """The AWS calls of a request, answered here: the key's GetItem returns `stored` (uncounted, it
     is on every request), KMS Decrypt the SecretKey, the record's PutItem and the guard's
     conditional PutItem succeed, a failed attempt's UpdateItem returns. Yields the counts of all
-    but the GetItem."""
+    but the GetItem.
+
+    The process is left as it was found: no signing key cached, and the service's settings (read
+    once) read again from the environment a later step sets, if they had not been read before.
+    """
+    from access_keys import config
     from access_keys.dal import key_store, kms, record_store
 
     calls: Counter[str] = Counter()
+    settings_were_read = config.settings.cache_info().currsize > 0
 
     def get_key(secret_id: str) -> StoredKey | None:
         return stored if secret_id == stored.key.secret_id else None
@@ -104,6 +110,9 @@ def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
     finally:
         for module, name, original in originals:
             setattr(module, name, original)
+        key_material.forget_all()
+        if not settings_were_read:
+            config.settings.cache_clear()
 
 
 def _warm(stored: StoredKey, timestamp: int, calls: Counter[str]) -> None:

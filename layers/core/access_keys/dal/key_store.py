@@ -65,6 +65,21 @@ def get_key(secret_id: str) -> StoredKey | None:
     return StoredKey(key=_to_domain(item), encrypted_secret=bytes(item.encrypted_secret))
 
 
+# A key's public attributes: what a refused request needs to find its owner, without the ciphertext.
+_PUBLIC_ATTRIBUTES = ["SecretId", "Uin", "Status", "CreateTime", "Description", "LastAccessTime"]
+
+
+def find_key(secret_id: str) -> AccessKey | None:
+    """The key, without its encrypted SecretKey: one consistent GetItem that reads no key material."""
+    bind_tables()
+    with throttling_as_request_limit():
+        try:
+            item = KeyItem.get(secret_id, consistent_read=True, attributes_to_get=_PUBLIC_ATTRIBUTES)
+        except KeyItem.DoesNotExist:
+            return None
+    return _to_domain(item)
+
+
 def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> None:
     """Put the key and add it to its owner's account item, in one transaction.
 
