@@ -310,7 +310,7 @@ def test_a_temporary_credential_token_is_refused(local_stack: LocalStack) -> Non
 
 def test_every_answer_says_it_must_not_be_stored(local_stack: LocalStack) -> None:
     owner = local_stack.bootstrap("100000000211", "owner")
-    create = signed(local_stack, owner, "POST", "/v1/access-keys", {"Description": "cached?"})
+    create = signed(local_stack, owner, "POST", "/v1/access-keys", {"Description": "cached or not"})
     answers = {
         "the create, with its SecretKey": send(local_stack, create),
         "its replay, refused": send(local_stack, create),
