@@ -3,7 +3,7 @@
 Requests are signed by the SDK's code (`AbstractClient._build_req_with_tc3_signature` and
 `_get_tc3_signature` in tencentcloud-sdk-python-common), not by a re-implementation of it,
 with the route's path as the canonical URI, service `cam` and a fixed clock. Our
-`authentication.verify` must accept exactly those requests and turn each tampering into the
+`authentication.authenticate` must accept exactly those requests and turn each tampering into the
 error a caller would see. Nothing here touches AWS or the network: the SecretKey comes from
 an in-memory fake of `key_material.secret_key_of`, and the SDK is only asked to sign.
 """

@@ -1,8 +1,9 @@
 """From an API Gateway HTTP API event (payload 2.0) to a response, for every route alike.
 
 The order of checks is the contract's: body size, then authentication, then the route's
-own input and rules. Every request that names an existing key leaves one access record,
-whatever its outcome. Errors become responses here and nowhere else.
+own input and rules. Every request that names an existing key leaves one trace for its owner,
+whatever its outcome: an access record when it is proven signed with the key's SecretKey, a
+failed attempt's count otherwise. Errors become responses here and nowhere else.
 """
 
 from __future__ import annotations
