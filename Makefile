@@ -75,7 +75,7 @@ reliability: $(BIN)/.installed
 	FIGURES_FILE=$(RELIABILITY_FIGURES) QUOTA_ROUNDS=20 TOGGLES=200 LOAD_REQUESTS=2000 SCHEMA_EXAMPLES=100 \
 	HOSTILE_EXAMPLES=2000 FLOOD_REQUESTS=500 $(BIN)/pytest -q -p no:cacheprovider \
 	  tests/integration/test_faults.py tests/integration/test_hostile_input.py \
-	  tests/integration/test_copied_signatures.py tests/local/test_copied_signatures.py \
+	  tests/integration/test_signature_copies_inside.py tests/local/test_copied_signatures.py \
 	  tests/integration/test_least_privilege.py tests/integration/test_secret_handling.py \
 	  tests/local/test_concurrency.py tests/local/test_api_schema.py
 	@echo; echo "Figures:"; cat $(RELIABILITY_FIGURES)

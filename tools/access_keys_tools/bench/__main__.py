@@ -45,9 +45,8 @@ LOAD_CLIENTS = 8
 LOAD_SECONDS = 10.0
 BANNER_END = "Then:"
 CALLS_BUDGET = (
-    "warm: GetItem 1 + PutItem 1 (record) + what the operation needs, no KMS, "
-    "+ PutItem 1 (single-use guard) if state-changing or on POST / with x-tc-action unsigned; "
-    "cold: + KMS Decrypt 1"
+    "warm: GetItem 1 + PutItem 1 + what the operation needs, no KMS, and PutItem 1 more (the guard) "
+    "if state-changing or on POST / with x-tc-action unsigned; cold: + KMS Decrypt 1"
 )
 # The longest Action a used-signature item can hold: no more of X-TC-Action is kept.
 GUARD_ACTION_MAX_CHARS = 64

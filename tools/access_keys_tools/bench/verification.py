@@ -64,10 +64,10 @@ def _stored_key() -> StoredKey:
 
 @contextlib.contextmanager
 def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
-    """The AWS calls of a request, answered here: the key's GetItem returns `stored` (uncounted, it
-    is on every request), KMS Decrypt the SecretKey, the record's PutItem and the guard's
-    conditional PutItem succeed, a failed attempt's UpdateItem returns. Yields the counts of all
-    but the GetItem.
+    """The AWS calls of a request, answered here: the key's GetItem returns `stored`, KMS Decrypt
+    the SecretKey, the record's PutItem and the guard's conditional PutItem succeed, a refused
+    request's read of the key's public attributes returns them, a failed attempt's UpdateItem
+    returns. Yields the counts of all but the GetItem, which every request makes.
 
     The process is left as it was found: no signing key cached, and the service's settings (read
     once) read again from the environment a later step sets, if they had not been read before.
@@ -80,6 +80,10 @@ def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
 
     def get_key(secret_id: str) -> StoredKey | None:
         return stored if secret_id == stored.key.secret_id else None
+
+    def find_key(secret_id: str) -> AccessKey | None:
+        calls["dynamodb:GetItem (a refused request's key)"] += 1
+        return stored.key if secret_id == stored.key.secret_id else None
 
     def decrypt(ciphertext: bytes, context: dict[str, str]) -> str:
         calls["kms:Decrypt"] += 1
@@ -97,6 +101,7 @@ def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
 
     stubs = (
         (key_store, "get_key", get_key),
+        (key_store, "find_key", find_key),
         (kms, "decrypt", decrypt),
         (record_store, "put_record", put_record),
         (record_store, "use_signature", use_signature),
