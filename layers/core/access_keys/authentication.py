@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 from access_keys import key_material, signing
 from access_keys.dal import key_store, record_store
@@ -71,7 +72,7 @@ class SignatureUse:
     action_header: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
     """What authentication established about one request, accepted or not.
 
@@ -115,7 +116,7 @@ def authenticate(request: SignedRequest, use: SignatureUse, *, now: float) -> Ve
         # A failed decrypt leaves the signature unchecked; a failed guard write fails closed.
         logger.exception("verification failed", extra={"secret_id": authorization.secret_id, "signed": signed})
         return Verdict(stored.key if stored else None, signed=signed, refusal=InternalError())
-    return Verdict(signer.key, signed=True, caller=Caller(signer.key, timestamp))
+    return Verdict(signer.key, True, Caller(signer.key, timestamp))
 
 
 def _check_request(request: SignedRequest, authorization: signing.Authorization, *, now: float) -> tuple[int, str]:
@@ -125,17 +126,20 @@ def _check_request(request: SignedRequest, authorization: signing.Authorization,
     timestamp = signing.parse_timestamp(request.headers.get("x-tc-timestamp"))
     if "x-tc-token" in request.headers:
         raise TokenFailure()
-    today = int(now) // _DAY_SECONDS
-    accepted_dates = {signing.utc_date((today + offset) * _DAY_SECONDS) for offset in (-1, 0, 1)}
-    if authorization.date not in accepted_dates:
+    if authorization.date not in _accepted_dates(int(now) // _DAY_SECONDS):
         # No request makes the service read or derive key material, or call KMS, for a date it
         # would never accept.
         raise SignatureExpire(
             "The credential scope's date must be the server's UTC date, or the day before or after it. "
             "Sign with the current time."
         )
-    expected_scope = f"{signing.utc_date(timestamp)}/{signing.SERVICE}/{signing.TERMINATOR}"
-    if authorization.scope != expected_scope:
+    date = signing.utc_date(timestamp)
+    if (
+        authorization.date != date
+        or authorization.service != signing.SERVICE
+        or authorization.terminator != signing.TERMINATOR
+    ):
+        expected_scope = f"{date}/{signing.SERVICE}/{signing.TERMINATOR}"
         raise SignatureFailure(
             f"The credential scope must be {expected_scope}: "
             f"the UTC date of X-TC-Timestamp, the service {signing.SERVICE} and {signing.TERMINATOR}."
@@ -149,6 +153,12 @@ def _check_request(request: SignedRequest, authorization: signing.Authorization,
         body=request.body,
     )
     return timestamp, canonical
+
+
+@lru_cache(maxsize=2)
+def _accepted_dates(day: int) -> frozenset[str]:
+    """The scope dates accepted on UTC day `day`: that day and the days either side of it."""
+    return frozenset(signing.utc_date((day + offset) * _DAY_SECONDS) for offset in (-1, 0, 1))
 
 
 def _check_signature(
@@ -181,7 +191,8 @@ def _check_signed_request(
     """The refusals of a request its key's owner did sign; each leaves an AccessRecord."""
     if stored.key.status is not Status.ACTIVE:
         raise SecretIdNotFound()
-    _use_signature(authorization, use, timestamp=timestamp)
+    if use.changes_state or use.action_header is not None:  # a REST read's signature is neither spent nor bound
+        _use_signature(authorization, use, timestamp=timestamp)
     # After the signature's use, so that a replay is told "already used" even once it has expired.
     if abs(now - timestamp) > MAX_CLOCK_SKEW_SECONDS:
         raise SignatureExpire(

@@ -50,7 +50,7 @@ class AccessKey:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one is made per verified request, and frozen init costs 3x
 class Caller:
     """Who signed a request that passed authentication: the key, and when it says it signed.
 

@@ -29,6 +29,7 @@ _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _OPTIONAL_WHITESPACE = " \t"
 _LAST_DATED_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
+_EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()  # a GET's and a DELETE's, hashed once
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ def canonical_request(
         raise InvalidAuthorization(f"The signed header {missing.args[0]} is not in the request.") from None
     return (
         f"{method.upper()}\n{path}\n{query}\n{header_lines}\n"
-        f"{';'.join(signed_headers)}\n{hashlib.sha256(body).hexdigest()}"
+        f"{';'.join(signed_headers)}\n{hashlib.sha256(body).hexdigest() if body else _EMPTY_BODY_SHA256}"
     )
 
 
