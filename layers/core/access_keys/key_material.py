@@ -7,7 +7,6 @@ verifier reads the key's status from the table on every request.
 
 from __future__ import annotations
 
-import hmac
 import time
 
 from access_keys import signing
@@ -23,7 +22,7 @@ _MAX_CACHED = 1024
 # sign for ever. The SecretKey itself lives only as long as the derivation takes. The verifier
 # derives only for the server's UTC day and the days either side, so no request can fill this
 # with dates it would never accept.
-_cache: dict[tuple[str, str, bytes, str], tuple[hmac.HMAC, float]] = {}
+_cache: dict[tuple[str, str, bytes, str], tuple[signing.KeyedHmac, float]] = {}
 
 
 def _context(secret_id: str, uin: str) -> dict[str, str]:
@@ -40,7 +39,7 @@ def secret_key_of(stored: StoredKey) -> str:
     return kms.decrypt(stored.encrypted_secret, _context(stored.key.secret_id, stored.key.uin))
 
 
-def signing_key_of(stored: StoredKey, date: str) -> hmac.HMAC:
+def signing_key_of(stored: StoredKey, date: str) -> signing.KeyedHmac:
     """The key's TC3 signing key for `date` (and the service `cam`), `signing.keyed`, derived
     once per day and kept a few minutes, so a warm verification makes no KMS call and derives
     nothing."""
