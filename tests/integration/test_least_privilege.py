@@ -55,7 +55,7 @@ from access_keys.clock import DAY_MS, now_ms
 from access_keys.dal import cleanup_store, key_store
 from access_keys.dal.models import KeyItem, bind_tables
 from access_keys.domain import AccessKey, Status
-from access_keys_tools.events import http_event, load_event, sign_event
+from access_keys_tools.events import http_event, load_event, sign_event, sign_verify_event
 from access_keys_tools.template import load_template
 
 # Actions AWS authorises only on Resource "*" (no resource-level permission exists). A statement
@@ -539,6 +539,26 @@ def drive_tencent_cloud_api(api: Api, cast: Cast) -> None:
     assert cloud_api(api, forged(carol), "list-access-keys", {})["Error"]["Code"] == "AuthFailure.SignatureFailure"
 
 
+def drive_verify_request(cast: Cast) -> None:
+    """What a platform service asks: cold and warm, a read and a change, a stranger, a report."""
+    handler = load_handler("VerifyRequest").lambda_handler
+
+    def invoke(event: dict[str, Any]) -> dict[str, Any]:
+        return handler(event, LambdaContext(function_name="VerifyRequestFunction"))
+
+    def verify(credentials: Credentials, **changes: Any) -> dict[str, Any]:
+        event = {**load_event("VerifyRequest/verify"), **changes}
+        return invoke(sign_verify_event(event, secret_id=credentials.secret_id, secret_key=credentials.secret_key))
+
+    key_material.forget_all()
+    accepted = verify(cast.alice)  # cold
+    assert accepted["Valid"] is True, accepted
+    assert verify(cast.alice, ChangesState=True, CanonicalRequestHash="ab" * 32)["Valid"] is True  # warm, guarded
+    assert verify(forged(cast.bob))["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    report = {**load_event("VerifyRequest/report"), "RecordId": accepted["RecordId"]}
+    assert invoke(report) == {"Updated": True}
+
+
 def drive_console() -> None:
     """The page and its files: static, so no AWS call at all."""
     handler = load_handler("Console").lambda_handler
@@ -612,6 +632,7 @@ def used() -> dict[str, list[Use]]:
         drive_list_records(api, cast)
         drive_tencent_cloud_api(api, cast)
         drive_console()
+        drive_verify_request(cast)
         drive_record_last_access(stream, cast)
         drive_cleanup(cast)
     # A function whose handler ran but called nothing (the console page) is driven, with no uses.

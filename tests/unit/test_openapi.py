@@ -123,7 +123,7 @@ def error_codes(operation: dict[str, Any]) -> set[tuple[int, str]]:
 def service_errors() -> set[tuple[int, str]]:
     """{(status, code)} of every ServiceError class the REST routes answer, the base class included."""
     classes = [value for value in vars(errors).values() if inspect.isclass(value) and issubclass(value, ServiceError)]
-    return {(error.status, error.code) for error in classes if error not in errors.CLOUD_API_ONLY}
+    return {(error.status, error.code) for error in classes if error not in errors.CLOUD_API_ONLY + errors.VERIFY_ONLY}
 
 
 def walk(schema: Any, where: str, seen: frozenset[int] = frozenset()) -> Iterator[tuple[str, dict[str, Any]]]:

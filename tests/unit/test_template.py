@@ -91,6 +91,12 @@ STREAM_READ_ACTIONS = {
 
 # The same for the functions outside the API, per resource (a table's stream is its own resource).
 BACKGROUND_DYNAMODB_ACTIONS_NEEDED = {
+    "VerifyRequestFunction": {
+        # The claimed key (GetItem), its access record and the single-use guard (PutItem), a
+        # failed attempt's count and ReportAccessOutcome's change to Failure (UpdateItem).
+        "KeysTable": {"dynamodb:GetItem"},
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem"},
+    },
     "RecordLastAccessFunction": {
         # One conditional update of LastAccessTime per key per batch; nothing else on any table.
         "KeysTable": {"dynamodb:UpdateItem"},

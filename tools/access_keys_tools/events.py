@@ -112,3 +112,28 @@ def sign_event(
     context["timeEpoch"] = timestamp * 1000
     context["time"] = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(timestamp))
     return signed
+
+
+def sign_verify_event(
+    event: dict[str, Any], *, secret_id: str, secret_key: str, timestamp: int | None = None
+) -> dict[str, Any]:
+    """A copy of a stored VerifyRequest event, signed now (or at `timestamp`) for its Service and
+    CanonicalRequestHash with the given key, with a fresh RequestId: what a platform service
+    would send for a request its client signed."""
+    signed = copy.deepcopy(event)
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    date = signing.utc_date(timestamp)
+    scope = f"{date}/{signed['Service']}/{signing.TERMINATOR}"
+    signature = signing.signature(
+        secret_key,
+        date=date,
+        service=signed["Service"],
+        terminator=signing.TERMINATOR,
+        string_to_sign=signing.string_to_sign_of_hash(timestamp, scope, signed["CanonicalRequestHash"]),
+    )
+    signed["Authorization"] = (
+        f"{signing.ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders=content-type;host, Signature={signature}"
+    )
+    signed["Timestamp"] = str(timestamp)
+    signed["RequestId"] = f"{signed['Service']}-{uuid.uuid4()}"
+    return signed

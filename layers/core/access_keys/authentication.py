@@ -15,9 +15,11 @@ a copy of it could exploit is decided.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 from access_keys import key_material, signing
 from access_keys.dal import key_store, record_store
@@ -49,13 +51,55 @@ _SIGNATURE_USED_UNSIGNED_ACTION = (
 
 @dataclass(frozen=True, slots=True)
 class SignedRequest:
-    """What the signature covers. Header names are lower-case."""
+    """A request to this API's own routes, as received: what the signature covers. Header names
+    are lower-case. Its scope's service is `cam`."""
 
     method: str
     path: str
     query: str
     headers: Mapping[str, str]
     body: bytes
+
+    service: ClassVar[str] = signing.SERVICE
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("authorization")
+
+    @property
+    def timestamp(self) -> str | None:
+        return self.headers.get("x-tc-timestamp")
+
+    @property
+    def carries_token(self) -> bool:
+        return "x-tc-token" in self.headers
+
+    def canonical_hash(self, signed_headers: tuple[str, ...]) -> str:
+        """The hex SHA-256 of the CanonicalRequest; InvalidAuthorization if a signed header is absent."""
+        canonical = signing.canonical_request(
+            method=self.method,
+            path=self.path,
+            query=self.query,
+            headers=self.headers,
+            signed_headers=signed_headers,
+            body=self.body,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class HashedRequest:
+    """A request that another of the platform's services received and canonicalised itself
+    (VerifyRequest): only the hash of its canonical request travels, never its body."""
+
+    authorization: str
+    timestamp: str
+    canonical_request_hash: str
+    service: str
+    carries_token: bool = False  # the service refuses X-TC-Token itself, or never sees one
+
+    def canonical_hash(self, signed_headers: tuple[str, ...]) -> str:
+        return self.canonical_request_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +130,20 @@ class Verdict:
     refusal: ServiceError | None = None
 
 
-def authenticate(request: SignedRequest, use: SignatureUse, *, now: float) -> Verdict:
+def authenticate(request: SignedRequest | HashedRequest, use: SignatureUse, *, now: float) -> Verdict:
     """Verify the request, spend or bind its signature as `use` says, and say who signed it.
 
     Never raises for a refusal: the Verdict carries it. It raises only when the claimed key
     could not be read, since then nobody is known to record the attempt for.
     """
-    header = request.headers.get("authorization")
+    header = request.authorization
     try:
         authorization = signing.parse_authorization(header)
     except InvalidAuthorization as malformed:
         claimed = signing.claimed_secret_id(header)
         return Verdict(key_store.find_key(claimed) if claimed else None, signed=False, refusal=malformed)
     try:
-        timestamp, canonical = _check_request(request, authorization, now=now)
+        timestamp, canonical_hash = _check_request(request, authorization, now=now)
     except ServiceError as refusal:
         # Refused before any key material is read: the key's public attributes name its owner.
         return Verdict(key_store.find_key(authorization.secret_id), signed=False, refusal=refusal)
@@ -107,7 +151,7 @@ def authenticate(request: SignedRequest, use: SignatureUse, *, now: float) -> Ve
     stored = key_store.get_key(authorization.secret_id)
     signed = False
     try:
-        signer = _check_signature(authorization, stored, timestamp=timestamp, canonical=canonical)
+        signer = _check_signature(authorization, stored, timestamp=timestamp, canonical_hash=canonical_hash)
         signed = True
         _check_signed_request(authorization, signer, use, timestamp=timestamp, now=now)
     except ServiceError as refusal:
@@ -119,12 +163,14 @@ def authenticate(request: SignedRequest, use: SignatureUse, *, now: float) -> Ve
     return Verdict(signer.key, True, Caller(signer.key, timestamp))
 
 
-def _check_request(request: SignedRequest, authorization: signing.Authorization, *, now: float) -> tuple[int, str]:
-    """The request's timestamp and canonical request, if nothing about them is refused before any
-    key material is read: a token, a scope date the server never accepts, a scope not the
-    timestamp's, a signed header missing."""
-    timestamp = signing.parse_timestamp(request.headers.get("x-tc-timestamp"))
-    if "x-tc-token" in request.headers:
+def _check_request(
+    request: SignedRequest | HashedRequest, authorization: signing.Authorization, *, now: float
+) -> tuple[int, str]:
+    """The request's timestamp and canonical request's hash, if nothing about them is refused
+    before any key material is read: a token, a scope date the server never accepts, a scope not
+    the timestamp's or not the service's, a signed header missing."""
+    timestamp = signing.parse_timestamp(request.timestamp)
+    if request.carries_token:
         raise TokenFailure()
     if authorization.date not in _accepted_dates(int(now) // _DAY_SECONDS):
         # No request makes the service read or derive key material, or call KMS, for a date it
@@ -134,25 +180,18 @@ def _check_request(request: SignedRequest, authorization: signing.Authorization,
             "Sign with the current time."
         )
     date = signing.utc_date(timestamp)
-    if (
-        authorization.date != date
-        or authorization.service != signing.SERVICE
-        or authorization.terminator != signing.TERMINATOR
-    ):
-        expected_scope = f"{date}/{signing.SERVICE}/{signing.TERMINATOR}"
+    scope_is_expected = (
+        authorization.date == date
+        and authorization.service == request.service
+        and authorization.terminator == signing.TERMINATOR
+    )
+    if not scope_is_expected:
+        expected_scope = f"{date}/{request.service}/{signing.TERMINATOR}"
         raise SignatureFailure(
             f"The credential scope must be {expected_scope}: "
-            f"the UTC date of X-TC-Timestamp, the service {signing.SERVICE} and {signing.TERMINATOR}."
+            f"the UTC date of X-TC-Timestamp, the service {request.service} and {signing.TERMINATOR}."
         )
-    canonical = signing.canonical_request(
-        method=request.method,
-        path=request.path,
-        query=request.query,
-        headers=request.headers,
-        signed_headers=authorization.signed_headers,
-        body=request.body,
-    )
-    return timestamp, canonical
+    return timestamp, request.canonical_hash(authorization.signed_headers)
 
 
 @lru_cache(maxsize=2)
@@ -162,7 +201,7 @@ def _accepted_dates(day: int) -> frozenset[str]:
 
 
 def _check_signature(
-    authorization: signing.Authorization, stored: StoredKey | None, *, timestamp: int, canonical: str
+    authorization: signing.Authorization, stored: StoredKey | None, *, timestamp: int, canonical_hash: str
 ) -> StoredKey:
     """The stored key, once the signature is proven made with its SecretKey; the refusal otherwise.
 
@@ -172,8 +211,8 @@ def _check_signature(
     if stored is None:
         raise SecretIdNotFound()
     expected = signing.signature_with_keyed(
-        key_material.signing_key_of(stored, authorization.date),
-        signing.string_to_sign(timestamp, authorization.scope, canonical),
+        key_material.signing_key_of(stored, authorization.date, authorization.service),
+        signing.string_to_sign_of_hash(timestamp, authorization.scope, canonical_hash),
     )
     if not signing.signatures_match(expected, authorization.signature):
         raise SecretIdNotFound() if stored.key.status is not Status.ACTIVE else SignatureFailure()

@@ -78,6 +78,15 @@ class AccessKeyNotFound(ServiceError):
     default_message = "The access key does not exist."
 
 
+class RecordNotFound(ServiceError):
+    """ReportAccessOutcome: the RecordId names no successful record of the calling service from the
+    last 15 minutes (another service's, an older one, one already refused, or none)."""
+
+    status = 404
+    code = "ResourceNotFound.AccessRecord"
+    default_message = "No successful access record of this service from the last 15 minutes has that RecordId."
+
+
 class AccessKeyOverLimit(ServiceError):
     status = 409
     code = "OperationDenied.AccessKeyOverLimit"
@@ -132,3 +141,7 @@ class InternalError(ServiceError):
 # Answered only by Tencent Cloud API 3.0's route (`POST /`, access_keys.cloud_api), always with
 # HTTP 200 in Tencent's envelope: their `status` is never sent. docs/api.md lists them there.
 CLOUD_API_ONLY: tuple[type[ServiceError], ...] = (InvalidAction, NoSuchVersion, UnauthorizedOperation)
+
+# Answered only by VerifyRequestFunction (ReportAccessOutcome), invoked by the platform's services,
+# never over HTTP: its `status` is never sent. docs/api.md lists it under the verification contract.
+VERIFY_ONLY: tuple[type[ServiceError], ...] = (RecordNotFound,)

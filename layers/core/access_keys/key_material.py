@@ -15,14 +15,14 @@ from access_keys.dal import kms
 from access_keys.domain import StoredKey
 
 _MAX_CACHED = 1024
-# (SecretId, Uin, ciphertext, UTC date) -> (TC3 signing key as a keyed HMAC, monotonic expiry).
+# (SecretId, Uin, ciphertext, UTC date, service) -> (TC3 signing key as a keyed HMAC, monotonic expiry).
 # Keyed on everything the encryption context binds, as well as the ciphertext: a key item whose
 # owner or ciphertext changed is a miss, and KMS decides again whether it decrypts.
 # Only derived keys are kept: each signs for one day and one service, while a SecretKey would
 # sign for ever. The SecretKey itself lives only as long as the derivation takes. The verifier
 # derives only for the server's UTC day and the days either side, so no request can fill this
 # with dates it would never accept.
-_cache: dict[tuple[str, str, bytes, str], tuple[signing.KeyedHmac, float]] = {}
+_cache: dict[tuple[str, str, bytes, str, str], tuple[signing.KeyedHmac, float]] = {}
 
 
 def _context(secret_id: str, uin: str) -> dict[str, str]:
@@ -39,16 +39,16 @@ def secret_key_of(stored: StoredKey) -> str:
     return kms.decrypt(stored.encrypted_secret, _context(stored.key.secret_id, stored.key.uin))
 
 
-def signing_key_of(stored: StoredKey, date: str) -> signing.KeyedHmac:
+def signing_key_of(stored: StoredKey, date: str, service: str = signing.SERVICE) -> signing.KeyedHmac:
     """The key's TC3 signing key for `date` (and the service `cam`), `signing.keyed`, derived
     once per day and kept a few minutes, so a warm verification makes no KMS call and derives
     nothing."""
-    entry = (stored.key.secret_id, stored.key.uin, stored.encrypted_secret, date)
+    entry = (stored.key.secret_id, stored.key.uin, stored.encrypted_secret, date, service)
     now = time.monotonic()
     cached = _cache.get(entry)
     if cached and cached[1] > now:
         return cached[0]
-    derived = signing.keyed(signing.signing_key(secret_key_of(stored), date))
+    derived = signing.keyed(signing.signing_key(secret_key_of(stored), date, service))
     if entry not in _cache and len(_cache) >= _MAX_CACHED:
         _cache.pop(next(iter(_cache)))
     _cache[entry] = (derived, now + settings().secret_cache_seconds)

@@ -8,6 +8,7 @@ list or fake a use of the key.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from access_keys import keys
@@ -25,6 +26,8 @@ from access_keys.domain import (
 )
 
 _USER_AGENT_MAX_CHARS = 512
+# How long after its verification a service may still report a request's outcome.
+REPORT_WINDOW_MINUTES = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +46,12 @@ def record_access(
     user_agent: str,
     request_id: str,
     access_time: int,
-) -> None:
-    """An AccessRecord: for a request proven signed with the key's SecretKey only."""
-    record_store.put_record(
+    unique_id: str | None = None,
+) -> str:
+    """An AccessRecord: for a request proven signed with the key's SecretKey only. Returns its
+    RecordId, which names it to `report_access_outcome`; with a random `unique_id` no other
+    caller can guess it."""
+    partition, sort_key = record_store.put_record(
         AccessRecord(
             secret_id=key.secret_id,
             uin=key.uin,
@@ -57,8 +63,37 @@ def record_access(
             source_ip=source_ip,
             user_agent=user_agent[:_USER_AGENT_MAX_CHARS],
             request_id=request_id,
-        )
+        ),
+        unique_id=unique_id,
     )
+    return _record_id(partition, sort_key)
+
+
+def report_access_outcome(service: str, record_id: str, error_code: str) -> bool:
+    """Mark a record of `service` from the last 15 minutes as refused by that service after all.
+
+    False when the RecordId names no such record: another service's, an older one, one already
+    refused, or one that does not exist. A record never goes back to Success.
+    """
+    key = _record_key(record_id)
+    if key is None:
+        return False
+    return record_store.mark_failed(
+        *key, service=service, error_code=error_code, since=now_ms() - REPORT_WINDOW_MINUTES * 60_000
+    )
+
+
+def _record_id(partition: str, sort_key: str) -> str:
+    return base64.urlsafe_b64encode(f"{partition}\n{sort_key}".encode()).decode().rstrip("=")
+
+
+def _record_key(record_id: str) -> tuple[str, str] | None:
+    try:
+        decoded = base64.urlsafe_b64decode(record_id + "=" * (-len(record_id) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    partition, separator, sort_key = decoded.partition("\n")
+    return (partition, sort_key) if separator and partition and sort_key else None
 
 
 def count_failed_attempt(key: AccessKey, *, error_code: str, source_ip: str, user_agent: str, access_time: int) -> None:

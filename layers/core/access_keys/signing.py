@@ -172,8 +172,12 @@ def canonical_request(
 
 
 def string_to_sign(timestamp: int, scope: str, canonical: str) -> str:
-    digest = hashlib.sha256(canonical.encode()).hexdigest()
-    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{digest}"
+    return string_to_sign_of_hash(timestamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
+
+
+def string_to_sign_of_hash(timestamp: int, scope: str, canonical_hash: str) -> str:
+    """The StringToSign of a canonical request known only by its hex SHA-256 (another service's)."""
+    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{canonical_hash}"
 
 
 def signing_key(secret_key: str, date: str, service: str = SERVICE, terminator: str = TERMINATOR) -> bytes:

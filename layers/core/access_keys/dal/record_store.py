@@ -7,7 +7,8 @@ import heapq
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 
-from pynamodb.exceptions import PutError
+from pynamodb.constants import NONE
+from pynamodb.exceptions import PutError, UpdateError
 
 from access_keys.clock import HOUR_MS
 from access_keys.config import settings
@@ -28,14 +29,21 @@ def shard_of(request_id: str) -> int:
     return int.from_bytes(digest[:4], "big") % settings().record_shards
 
 
-def put_record(record: AccessRecord) -> None:
-    """One PutItem, on one of the key's shards."""
+def put_record(record: AccessRecord, *, unique_id: str | None = None) -> tuple[str, str]:
+    """One PutItem, on one of the key's shards; returns the item's key (partition, sort key).
+
+    The sort key ends in `unique_id` if given (a random one makes the key unguessable, so it can
+    name the record to a caller, see `records.record_id`), else in the record's RequestId.
+    """
     bind_tables()
-    shard = shard_of(record.request_id)
+    suffix = unique_id or record.request_id
+    shard = shard_of(suffix)
     expires = datetime.fromtimestamp(record.access_time / 1000, UTC) + timedelta(days=RECORD_RETENTION_DAYS)
+    partition = AccessRecordItem.partition(record.secret_id, shard)
+    sort_key = AccessRecordItem.sort_key(record.access_time, suffix)
     item = AccessRecordItem(
-        AccessRecordItem.partition(record.secret_id, shard),
-        AccessRecordItem.sort_key(record.access_time, record.request_id),
+        partition,
+        sort_key,
         secret_id=record.secret_id,
         uin=record.uin,
         access_time=record.access_time,
@@ -50,6 +58,33 @@ def put_record(record: AccessRecord) -> None:
     )
     with throttling_as_request_limit():
         item.save()
+    return partition, sort_key
+
+
+def mark_failed(partition: str, sort_key: str, *, service: str, error_code: str, since: int) -> bool:
+    """Turn a successful record of `service`, written at `since` or later, into a failure with
+    `error_code`: one conditional UpdateItem. False, changing nothing, for any other record."""
+    bind_tables()
+    try:
+        with throttling_as_request_limit():
+            AccessRecordItem._get_connection().update_item(
+                partition,
+                sort_key,
+                actions=[
+                    AccessRecordItem.result.set(str(Result.FAILURE)),
+                    AccessRecordItem.error_code.set(error_code),
+                ],
+                condition=AccessRecordItem.secret_id_shard.exists()
+                & (AccessRecordItem.service == service)
+                & (AccessRecordItem.result == str(Result.SUCCESS))
+                & (AccessRecordItem.access_time >= since),
+                return_values=NONE,
+            )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
 
 
 def latest_records(secret_id: str, *, since: int, limit: int) -> list[AccessRecord]:

@@ -1,0 +1,257 @@
+"""VerifyRequest and ReportAccessOutcome: how the platform's other services verify requests here.
+
+A service (a `cvm`, a `cos`) receives a TC3-signed request, builds its canonical request itself,
+and invokes VerifyRequestFunction with the hash of it, never the body. The same verifier as this
+API's own routes (`authentication.authenticate`) checks it, with the same scope, skew and
+single-use rules, and the same two record lists: the key's owner sees the call, with its Service
+and Action, whatever it got. The SecretKey never leaves this service.
+
+Invoked with the Lambda Invoke API by the principals the stack allows; never raises for a
+refusal (the answer says `Valid`), and fails closed: when it cannot decide, it says so with
+`RequestLimitExceeded` or `InternalError`, and the service must refuse.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from access_keys import authentication, records
+from access_keys.clock import now_ms
+from access_keys.domain import OWN_SERVICE, AccessKey
+from access_keys.errors import (
+    InternalError,
+    InvalidParameter,
+    InvalidParameterValue,
+    MissingParameter,
+    RecordNotFound,
+    ServiceError,
+    UnknownParameter,
+)
+from access_keys.observability import logger, metrics
+
+_SERVICE = re.compile(r"[a-z0-9-]{1,32}")
+_ACTION = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_REQUEST_ID = re.compile(r"[\x20-\x7e]{1,128}")
+_CANONICAL_HASH = re.compile(r"[0-9a-f]{64}")
+_ERROR_CODE = re.compile(r"[A-Za-z0-9._]{1,64}")
+# Longer than any header a client sends; beyond it the event is malformed, not a signature failure.
+_MAX_HEADER_CHARS = 8192
+_MAX_USER_AGENT_CHARS = 4096
+_MAX_RECORD_ID_CHARS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    check: Callable[[str, Any], Any]
+    required: bool = True
+
+
+def _text(pattern: re.Pattern[str], description: str) -> Callable[[str, Any], str]:
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise InvalidParameter(f"{name} must be a string.")
+        if not pattern.fullmatch(value):
+            raise InvalidParameterValue(f"{name} must be {description}.")
+        return value
+
+    return check
+
+
+def _bounded(limit: int) -> Callable[[str, Any], str]:
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise InvalidParameter(f"{name} must be a string.")
+        if len(value) > limit:
+            raise InvalidParameterValue(f"{name} must be at most {limit} characters.")
+        return value
+
+    return check
+
+
+def _service(name: str, value: Any) -> str:
+    service = _text(_SERVICE, "1 to 32 of a-z, 0-9 and -")(name, value)
+    if service == OWN_SERVICE:
+        raise InvalidParameterValue("Service must be the calling service's own name, not cam.")
+    return service
+
+
+def _source_ip(name: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise InvalidParameter(f"{name} must be a string.")
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise InvalidParameterValue(f"{name} must be an IPv4 or IPv6 address.") from None
+
+
+def _boolean(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise InvalidParameter(f"{name} must be true or false.")
+    return value
+
+
+def _operation(name: str, value: Any) -> str:
+    return value
+
+
+VERIFY_FIELDS = {
+    "Operation": _Field(_operation),
+    "Service": _Field(_service),
+    "Action": _Field(_text(_ACTION, "1 to 64 of A-Z, a-z, 0-9 and . _ : -")),
+    "Authorization": _Field(_bounded(_MAX_HEADER_CHARS)),
+    "Timestamp": _Field(_bounded(64)),
+    "CanonicalRequestHash": _Field(_text(_CANONICAL_HASH, "64 lower-case hexadecimal digits")),
+    "ChangesState": _Field(_boolean, required=False),
+    "SourceIp": _Field(_source_ip),
+    "UserAgent": _Field(_bounded(_MAX_USER_AGENT_CHARS), required=False),
+    "RequestId": _Field(_text(_REQUEST_ID, "1 to 128 printable ASCII characters")),
+}
+REPORT_FIELDS = {
+    "Operation": _Field(_operation),
+    "Service": _Field(_service),
+    "RecordId": _Field(_bounded(_MAX_RECORD_ID_CHARS)),
+    "ErrorCode": _Field(_text(_ERROR_CODE, "1 to 64 of A-Z, a-z, 0-9, . and _")),
+}
+
+
+def _checked(event: Mapping[str, Any], fields: Mapping[str, _Field]) -> dict[str, Any]:
+    """The event's fields, checked in the contract's order: names, then presence, then values."""
+    unknown = sorted(set(event) - set(fields))
+    if unknown:
+        raise UnknownParameter(f"This operation does not take the parameter {unknown[0]!r}.")
+    missing = [name for name, field in fields.items() if field.required and name not in event]
+    if missing:
+        raise MissingParameter(f"The parameter {missing[0]} is required.")
+    return {name: fields[name].check(name, event[name]) for name in fields if name in event}
+
+
+def handle(event: Any) -> dict[str, Any]:
+    """One invocation of VerifyRequestFunction: its answer, never an exception for a refusal."""
+    operation = event.get("Operation") if isinstance(event, Mapping) else None
+    metrics.add_dimension(name="Operation", value=operation if operation in _OPERATIONS else "Invalid")
+    metrics.add_metric(name="Invocations", unit=MetricUnit.Count, value=1)
+    if operation not in _OPERATIONS:
+        error = (
+            InvalidParameter("The event must be a JSON object.")
+            if not isinstance(event, Mapping)
+            else MissingParameter("The parameter Operation is required.")
+            if operation is None
+            else InvalidParameterValue("Operation must be VerifyRequest or ReportAccessOutcome.")
+        )
+        return {"Error": _error(error)}
+    try:
+        return _OPERATIONS[operation](event)
+    except Exception:
+        logger.exception("invocation failed", extra={"operation": operation})
+        return _refused(operation, InternalError())
+
+
+def verify_request(event: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        checked = _checked(event, VERIFY_FIELDS)
+    except ServiceError as malformed:  # no record: the event, not a request, is wrong
+        return _verify_answer(malformed, None, event.get("RequestId"))
+    request = authentication.HashedRequest(
+        authorization=checked["Authorization"],
+        timestamp=checked["Timestamp"],
+        canonical_request_hash=checked["CanonicalRequestHash"],
+        service=checked["Service"],
+    )
+    use = authentication.SignatureUse(action=checked["Action"], changes_state=checked.get("ChangesState", True))
+    access_time = now_ms()
+    try:
+        verdict = authentication.authenticate(request, use, now=time.time())
+    except ServiceError as undecided:  # the key could not be read (throttled): nobody to record it for
+        return _verify_answer(undecided, None, checked["RequestId"])
+    refusal = verdict.refusal
+    record_id = None
+    if verdict.key is not None and verdict.signed:
+        try:
+            record_id = records.record_access(
+                verdict.key,
+                service=checked["Service"],
+                action=checked["Action"],
+                error_code=refusal.code if refusal else None,
+                source_ip=checked["SourceIp"],
+                user_agent=checked.get("UserAgent", ""),
+                request_id=checked["RequestId"],
+                access_time=access_time,
+                unique_id=secrets.token_hex(16),
+            )
+        except Exception:
+            # Every accepted request shows in its key's records, or it is not accepted: the
+            # service has done nothing yet, so refusing is safe, and its client may retry.
+            logger.exception("access record not written", extra={"secret_id": verdict.key.secret_id})
+            refusal = refusal or InternalError()
+    elif verdict.key is not None:
+        _count_failed_attempt(verdict.key, verdict.refusal, checked, access_time)
+    if refusal is not None or verdict.caller is None:
+        refusal = refusal or InternalError()
+        logger.info("verification refused", extra={"service": checked["Service"], "code": refusal.code})
+        return _verify_answer(refusal, record_id, checked["RequestId"])
+    metrics.add_metric(name="RequestsVerified", unit=MetricUnit.Count, value=1)
+    return {
+        "Valid": True,
+        "SecretId": verdict.caller.secret_id,
+        "Uin": verdict.caller.uin,
+        "RecordId": record_id,
+        "RequestId": checked["RequestId"],
+    }
+
+
+def report_access_outcome(event: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        checked = _checked(event, REPORT_FIELDS)
+        if not records.report_access_outcome(checked["Service"], checked["RecordId"], checked["ErrorCode"]):
+            raise RecordNotFound()
+    except ServiceError as refusal:
+        return {"Updated": False, "Error": _error(refusal)}
+    return {"Updated": True}
+
+
+def _count_failed_attempt(
+    key: AccessKey, refusal: ServiceError | None, checked: Mapping[str, Any], access_time: int
+) -> None:
+    try:
+        records.count_failed_attempt(
+            key,
+            error_code=(refusal or InternalError()).code,
+            source_ip=checked["SourceIp"],
+            user_agent=checked.get("UserAgent", ""),
+            access_time=access_time,
+        )
+    except Exception:
+        logger.exception("failed attempt not counted", extra={"secret_id": key.secret_id})
+
+
+def _verify_answer(refusal: ServiceError, record_id: str | None, request_id: Any) -> dict[str, Any]:
+    return {
+        "Valid": False,
+        "Error": _error(refusal),
+        "RecordId": record_id,
+        "RequestId": request_id if isinstance(request_id, str) else None,
+    }
+
+
+def _refused(operation: str, error: ServiceError) -> dict[str, Any]:
+    if operation == "ReportAccessOutcome":
+        return {"Updated": False, "Error": _error(error)}
+    return _verify_answer(error, None, None)
+
+
+def _error(error: ServiceError) -> dict[str, str]:
+    return {"Code": error.code, "Message": error.message}
+
+
+_OPERATIONS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
+    "VerifyRequest": verify_request,
+    "ReportAccessOutcome": report_access_outcome,
+}
