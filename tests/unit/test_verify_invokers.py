@@ -1,0 +1,110 @@
+"""Who may invoke VerifyRequestFunction: exactly the accounts PlatformServiceAccounts lists.
+
+Proved on the template as CloudFormation receives it: SAM's own transform of template.yaml (the
+library `sam validate` and `sam deploy` use), then its conditions and principals evaluated for
+given parameter values, as CloudFormation would.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+import pytest
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from access_keys_tools.template import TEMPLATE_PATH, load_template
+
+VERIFIER = "VerifyRequestFunction"
+
+
+class _NoManagedPolicies:
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def transformed(accounts: str) -> dict[str, Any]:
+    """SAM's transform of template.yaml, code locations replaced as `sam package` replaces them."""
+    template = yaml_parse(TEMPLATE_PATH.read_text(encoding="utf-8"))
+    for name, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            resource["Properties"]["CodeUri"] = f"s3://artifacts/{name}.zip"
+        elif resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = f"s3://artifacts/{name}.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    return transform(template, {"PlatformServiceAccounts": accounts}, _NoManagedPolicies())
+
+
+def evaluate(node: Any, parameters: dict[str, str], conditions: dict[str, Any]) -> Any:
+    """The intrinsic functions these conditions and principals use, as CloudFormation evaluates them;
+    any other (GetAtt and the like) is left as it is."""
+    if not isinstance(node, dict) or len(node) != 1:
+        return node
+    ((function, argument),) = node.items()
+
+    def value(item: Any) -> Any:
+        return evaluate(item, parameters, conditions)
+
+    functions = {
+        "Ref": lambda: parameters.get(argument, node),
+        "Fn::Sub": lambda: re.sub(r"\$\{(\w+)\}", lambda match: parameters[match.group(1)], argument),
+        "Fn::Split": lambda: value(argument[1]).split(argument[0]),
+        "Fn::Select": lambda: value(argument[1])[argument[0]],
+        "Fn::Equals": lambda: value(argument[0]) == value(argument[1]),
+        "Fn::Not": lambda: not value(argument[0]),
+        "Condition": lambda: value(conditions[argument]),
+    }
+    return functions[function]() if function in functions else node
+
+
+def invokers(accounts: str) -> list[tuple[str, Any]]:
+    """(principal, what it may invoke) of every Lambda permission CloudFormation would create."""
+    template = transformed(accounts)
+    parameters = {"PlatformServiceAccounts": accounts}
+    conditions = template.get("Conditions", {})
+    created = []
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::Lambda::Permission":
+            continue
+        condition = resource.get("Condition")
+        if condition and not evaluate(conditions[condition], parameters, conditions):
+            continue
+        properties = resource["Properties"]
+        created.append((evaluate(properties["Principal"], parameters, conditions), properties["FunctionName"]))
+    return created
+
+
+def may_invoke_verifier(accounts: str) -> list[Any]:
+    targets = ({"Fn::GetAtt": [VERIFIER, "Arn"]}, {"Ref": VERIFIER})
+    return sorted(principal for principal, function in invokers(accounts) if function in targets)
+
+
+@pytest.mark.parametrize(
+    "accounts",
+    ["111111111111", "111111111111,222222222222", "111111111111,222222222222,333333333333,444444444444,555555555555"],
+)
+def test_exactly_the_listed_accounts_may_invoke_the_verifier(accounts: str) -> None:
+    assert may_invoke_verifier(accounts) == sorted(accounts.split(","))
+
+
+def test_with_no_account_listed_no_other_account_may_invoke_it() -> None:
+    assert may_invoke_verifier("") == []
+
+
+def test_no_route_schedule_or_service_principal_reaches_the_verifier() -> None:
+    # SAM adds a permission per event source; the verifier has none, so API Gateway cannot call it.
+    events = load_template()["Resources"][VERIFIER]["Properties"].get("Events")
+
+    assert events is None
+    assert all(str(principal).isdigit() for principal in may_invoke_verifier("111111111111,222222222222"))
+
+
+def test_the_parameter_refuses_anything_but_up_to_five_account_ids() -> None:
+    pattern = load_template()["Parameters"]["PlatformServiceAccounts"]["AllowedPattern"]
+
+    assert re.fullmatch(pattern, "")
+    assert re.fullmatch(pattern, "111111111111,222222222222")
+    for refused in ("*", "111111111111,*", "arn:aws:iam::111111111111:root", "1111", ",".join(["111111111111"] * 6)):
+        assert not re.fullmatch(pattern, refused), refused
