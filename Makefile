@@ -31,10 +31,13 @@ $(BIN)/python:
 # Bytecode is compiled afterwards by compileall on all cores, which takes a third of the time
 # pip's one-at-a-time compile does; without it every start would compile from source wherever
 # PYTHONDONTWRITEBYTECODE is set.
-$(BIN)/.run-installed: $(BIN)/python requirements-run.in requirements-dev.txt layers/core/requirements.txt pyproject.toml
+$(BIN)/.run-installed: $(BIN)/python requirements-run.in requirements-dev.txt layers/core/requirements.txt pyproject.toml \
+  verifier/pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
 	  -c requirements-dev.txt -r layers/core/requirements.txt -r requirements-run.in
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --editable .
+	# The package platform services verify with (verifier/), as a service team installs it.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --editable ./verifier
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null
 	@touch $@
 

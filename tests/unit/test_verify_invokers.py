@@ -59,20 +59,21 @@ def evaluate(node: Any, parameters: dict[str, str], conditions: dict[str, Any]) 
     return functions[function]() if function in functions else node
 
 
-def invokers(accounts: str) -> list[tuple[str, Any]]:
-    """(principal, what it may invoke) of every Lambda permission CloudFormation would create."""
+def invokers(accounts: str, permission_type: str = "AWS::Lambda::Permission") -> list[tuple[str, Any]]:
+    """(principal, what it may use) of every permission of this type CloudFormation would create."""
     template = transformed(accounts)
     parameters = {"PlatformServiceAccounts": accounts}
     conditions = template.get("Conditions", {})
     created = []
     for resource in template["Resources"].values():
-        if resource["Type"] != "AWS::Lambda::Permission":
+        if resource["Type"] != permission_type:
             continue
         condition = resource.get("Condition")
         if condition and not evaluate(conditions[condition], parameters, conditions):
             continue
         properties = resource["Properties"]
-        created.append((evaluate(properties["Principal"], parameters, conditions), properties["FunctionName"]))
+        target = properties.get("FunctionName", properties.get("LayerVersionArn"))
+        created.append((evaluate(properties["Principal"], parameters, conditions), target))
     return created
 
 
@@ -108,3 +109,12 @@ def test_the_parameter_refuses_anything_but_up_to_five_account_ids() -> None:
     assert re.fullmatch(pattern, "111111111111,222222222222")
     for refused in ("*", "111111111111,*", "arn:aws:iam::111111111111:root", "1111", ",".join(["111111111111"] * 6)):
         assert not re.fullmatch(pattern, refused), refused
+
+
+@pytest.mark.parametrize("accounts", ["", "111111111111", "111111111111,222222222222,333333333333"])
+def test_the_verifier_layer_is_shared_with_the_same_accounts_and_no_other(accounts: str) -> None:
+    shared = invokers(accounts, "AWS::Lambda::LayerVersionPermission")
+
+    assert sorted(principal for principal, _ in shared) == sorted(filter(None, accounts.split(",")))
+    # SAM names each layer version VerifierLayer<hash of its content>.
+    assert all(set(layer) == {"Ref"} and layer["Ref"].startswith("VerifierLayer") for _, layer in shared)
