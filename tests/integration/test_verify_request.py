@@ -17,6 +17,7 @@ import time
 import uuid
 from typing import Any
 
+import jsonschema
 import pytest
 from harness import AwsCalls, Credentials, LambdaContext, StreamPump, bootstrap_key, load_handler, scan_table
 from hypothesis import HealthCheck, given
@@ -28,15 +29,27 @@ from access_keys.clock import now_ms
 from access_keys.config import settings
 from access_keys.dal import key_store
 from access_keys.domain import Status
+from access_keys_tools.events import load_event
+from access_keys_tools.template import PROJECT_ROOT
 
 SERVICE = "cvm"
 VERIFY_FIELD_NAMES = sorted(verification.VERIFY_FIELDS)
 HOST = "cvm.example.com"
 
 
+SCHEMA = json.loads((PROJECT_ROOT / "docs" / "schemas" / "verify-request.schema.json").read_text())
+ANSWER_SCHEMA = {**SCHEMA, **SCHEMA["x-answers"]}
+del ANSWER_SCHEMA["oneOf"]
+ANSWERS = jsonschema.Draft202012Validator(ANSWER_SCHEMA, format_checker=jsonschema.FormatChecker())
+PAYLOADS = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+
+
 def _invoke(event: Any) -> dict[str, Any]:
+    """The handler's answer, which must be one the documented schema allows, whatever was sent."""
     handler = load_handler("VerifyRequest").lambda_handler
-    return handler(event, LambdaContext(function_name="VerifyRequestFunction"))
+    answer = handler(event, LambdaContext(function_name="VerifyRequestFunction"))
+    ANSWERS.validate(answer)
+    return answer
 
 
 def _verify_event(
@@ -82,6 +95,7 @@ def _verify_event(
     }
     if changes_state is not None:
         event["ChangesState"] = changes_state
+    PAYLOADS.validate(event)  # what this test plays is what the schema documents
     return event
 
 
@@ -335,3 +349,8 @@ def test_any_payload_is_answered_with_a_code_and_never_raises(alice: Credentials
         assert answer["Error"]["Code"] in KNOWN_CODES, answer
         for internal in ("Traceback", "dynamodb", "pynamodb", "botocore"):
             assert internal not in answer["Error"]["Message"]
+
+
+def test_the_stored_events_are_payloads_the_schema_allows():
+    for name in ("verify", "report"):
+        PAYLOADS.validate(load_event(f"VerifyRequest/{name}"))
