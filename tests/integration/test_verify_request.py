@@ -19,6 +19,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from botocore.exceptions import ReadTimeoutError
 from harness import AwsCalls, Credentials, LambdaContext, StreamPump, bootstrap_key, load_handler, scan_table
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -354,3 +355,48 @@ def test_any_payload_is_answered_with_a_code_and_never_raises(alice: Credentials
 def test_the_stored_events_are_payloads_the_schema_allows():
     for name in ("verify", "report"):
         PAYLOADS.validate(load_event(f"VerifyRequest/{name}"))
+
+
+@pytest.mark.parametrize("changes_state", [False, True], ids=["read", "change"])
+@pytest.mark.parametrize("fault", ["throttle", "service-failure", "timeout"])
+def test_a_failed_aws_call_at_any_point_fails_closed_and_leaves_nothing_half_written(
+    alice: Credentials, aws_calls: AwsCalls, changes_state: bool, fault: str
+):
+    # Given the calls one cold verification makes
+    key_material.forget_all()
+    aws_calls.reset()
+    assert _invoke(_verify_event(alice, body={"probe": 1}, changes_state=changes_state))["Valid"] is True
+    sequence = list(aws_calls.calls)
+
+    for position, call in enumerate(sequence, 1):
+        # When that call fails, on a fresh request
+        key_material.forget_all()
+        aws_calls.reset()
+        if fault == "timeout":
+            aws_calls.fail_call(position, exception=ReadTimeoutError(endpoint_url="https://aws.invalid"))
+        else:
+            code = {
+                "throttle": "ThrottlingException"
+                if call.startswith("kms")
+                else "ProvisionedThroughputExceededException",
+                "service-failure": "KMSInternalException" if call.startswith("kms") else "InternalServerError",
+            }[fault]
+            aws_calls.fail_call(position, code=code, status=400 if fault == "throttle" else 500)
+        before = {item["SecretIdShard"]["S"] + item["AccessTimeRequestId"]["S"] for item in _records(alice.secret_id)}
+        event = _verify_event(alice, body={"probe": position, "fault": fault}, changes_state=changes_state)
+        answer = _invoke(event)
+
+        # Then the service is told to refuse, with a code that says the verifier could not decide
+        where = f"{fault} in {call} (call {position} of {sequence})"
+        assert answer["Valid"] is False, where
+        expected = "RequestLimitExceeded" if fault == "throttle" else "InternalError"
+        assert answer["Error"]["Code"] == expected, where
+        # And no successful record was left behind for a request that was refused
+        after = [
+            r
+            for r in _records(alice.secret_id)
+            if r["SecretIdShard"]["S"] + r["AccessTimeRequestId"]["S"] not in before
+        ]
+        assert all(record["Result"]["S"] == "Failure" for record in after), where
+        # And the same request signed afresh is accepted once the fault is gone
+        assert _invoke(_verify_event(alice, body={"retry": position, "f": fault}, changes_state=changes_state))["Valid"]

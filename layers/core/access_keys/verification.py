@@ -186,11 +186,11 @@ def verify_request(event: Mapping[str, Any]) -> dict[str, Any]:
                 access_time=access_time,
                 unique_id=secrets.token_hex(16),
             )
-        except Exception:
+        except Exception as error:
             # Every accepted request shows in its key's records, or it is not accepted: the
             # service has done nothing yet, so refusing is safe, and its client may retry.
             logger.exception("access record not written", extra={"secret_id": verdict.key.secret_id})
-            refusal = refusal or InternalError()
+            refusal = refusal or (error if isinstance(error, ServiceError) else InternalError())
     elif verdict.key is not None:
         _count_failed_attempt(verdict.key, verdict.refusal, checked, access_time)
     if refusal is not None or verdict.caller is None:
