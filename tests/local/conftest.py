@@ -30,6 +30,7 @@ class LocalStack:
     aws_url: str
     process: StackProcess
     https_url: str = ""
+    lambda_url: str = ""  # the Lambda Invoke API of every function (LAMBDA_PORT)
 
     def aws(self, service: str) -> object:
         return boto3.client(
@@ -61,16 +62,26 @@ class LocalStack:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    port, aws_port, https_port = free_port(), free_port(), free_port()
+    port, aws_port, https_port, lambda_port = free_port(), free_port(), free_port(), free_port()
     process = StackProcess(
         [sys.executable, "-m", "access_keys_tools.local"],
         env=stack_environment(
-            PORT=str(port), MOTO_PORT=str(aws_port), HTTPS_PORT=str(https_port), CLEANUP_INTERVAL="1"
+            PORT=str(port),
+            MOTO_PORT=str(aws_port),
+            HTTPS_PORT=str(https_port),
+            LAMBDA_PORT=str(lambda_port),
+            CLEANUP_INTERVAL="1",
         ),
         log_path=tmp_path_factory.mktemp("local-stack") / "stack.log",
         timeout=60,
     )
-    stack = LocalStack(names.api_url(port), names.aws_url(aws_port), process, names.https_url(https_port))
+    stack = LocalStack(
+        names.api_url(port),
+        names.aws_url(aws_port),
+        process,
+        names.https_url(https_port),
+        names.lambda_url(lambda_port),
+    )
     LEDGER.watch_log_file(process.log_path)
     try:
         yield stack

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -18,6 +20,7 @@ from access_keys_tools.local.gateway import (
     http_response,
     routes,
 )
+from access_keys_tools.local.invoke_api import InvokeApi
 from access_keys_tools.template import load_template, resources_of_type
 
 LOCAL_VALUES = {
@@ -223,3 +226,171 @@ def test_each_function_runs_with_the_environment_the_template_gives_it() -> None
         for name, value in own.get("Environment", {}).get("Variables", {}).items():
             assert environment[name] == value, (logical_id, name)
     assert function_specs(LOCAL_VALUES)["CleanupFunction"].timeout == 900
+
+
+# ------------------------------------------------------------------ the Lambda Invoke API (invoke_api.py)
+def invoke_request(function_name: str, body: bytes = b"{}", invocation_type: str | None = None) -> HttpRequest:
+    """What botocore's lambda client sends for invoke(FunctionName=..., Payload=...)."""
+    headers = [("Host", "127.0.0.1:3001"), ("Content-Length", str(len(body)))]
+    if invocation_type:
+        headers.append(("X-Amz-Invocation-Type", invocation_type))
+    target = f"/2015-03-31/functions/{quote(function_name, safe='')}/invocations"
+    return HttpRequest("POST", target, headers, body, "127.0.0.1", 3001)
+
+
+def error_of(response: Any) -> tuple[int, str, dict[str, Any]]:
+    headers = dict(response.headers)
+    return response.status, headers.get("x-amzn-ErrorType", ""), json.loads(response.body)
+
+
+def test_every_function_of_the_template_is_invoked_by_its_logical_id_with_the_payload_as_event() -> None:
+    specs = function_specs(LOCAL_VALUES)
+    called: list[tuple[str, Any]] = []
+    api = InvokeApi(specs, lambda spec, event, request_id: called.append((spec.logical_id, event)) or {"ok": 1})
+
+    for logical_id in resources_of_type("AWS::Serverless::Function"):
+        response, function = api.handle(invoke_request(logical_id, b'{"a": [1, "x"]}'))
+
+        assert (response.status, json.loads(response.body)) == (200, {"ok": 1}), logical_id
+        assert ("X-Amz-Executed-Version", "$LATEST") in response.headers
+        assert ("Content-Type", "application/json") in response.headers
+        assert function == specs[logical_id].short_name
+    assert called == [(logical_id, {"a": [1, "x"]}) for logical_id in resources_of_type("AWS::Serverless::Function")]
+
+
+@pytest.mark.parametrize(
+    "function_name",
+    [
+        "CleanupFunction",
+        "CleanupFunction:$LATEST",
+        "access-keys-local-CleanupFunction",
+        "arn:aws:lambda:us-east-1:123456789012:function:CleanupFunction",
+        "arn:aws:lambda:us-east-1:123456789012:function:CleanupFunction:$LATEST",
+        "123456789012:function:CleanupFunction",
+    ],
+)
+def test_a_function_is_found_by_name_arn_or_partial_arn(function_name: str) -> None:
+    called = []
+    api = InvokeApi(function_specs(LOCAL_VALUES), lambda spec, event, _: called.append(spec.logical_id))
+
+    response, _ = api.handle(invoke_request(function_name))
+
+    assert (response.status, response.body, called) == (200, b"null", ["CleanupFunction"])
+
+
+@pytest.mark.parametrize(
+    ("target", "method", "status", "error_type"),
+    [
+        ("/2015-03-31/functions/NoSuchFunction/invocations", "POST", 404, "ResourceNotFoundException"),
+        ("/2015-03-31/functions/CleanupFunction%3A1/invocations", "POST", 404, "ResourceNotFoundException"),
+        ("/2015-03-31/functions/CleanupFunction/invocations?Qualifier=prod", "POST", 404, "ResourceNotFoundException"),
+        (
+            "/2015-03-31/functions/CleanupFunction:1/invocations?Qualifier=2",
+            "POST",
+            400,
+            "InvalidParameterValueException",
+        ),
+        ("/2015-03-31/functions/CleanupFunction/invocations", "GET", 404, "UnknownOperationException"),
+        ("/2015-03-31/functions/CleanupFunction", "GET", 404, "UnknownOperationException"),
+        ("/2015-03-31/functions/CleanupFunction/invocations/", "POST", 404, "UnknownOperationException"),
+        ("/", "POST", 404, "UnknownOperationException"),
+    ],
+)
+def test_what_lambda_refuses_gets_lambdas_error_and_runs_nothing(
+    target: str, method: str, status: int, error_type: str
+) -> None:
+    called = []
+    api = InvokeApi(function_specs(LOCAL_VALUES), lambda *arguments: called.append(arguments))
+
+    response, function = api.handle(HttpRequest(method, target, [], b"{}", "127.0.0.1", 3001))
+
+    got_status, got_type, document = error_of(response)
+    assert (got_status, got_type, function, called) == (status, error_type, "-", [])
+    assert document["Type"] == "User"
+    assert ("Content-Type", "application/json") in response.headers
+
+
+def test_an_unknown_function_is_named_by_its_arn_in_the_message_botocore_reads() -> None:
+    api = InvokeApi(function_specs(LOCAL_VALUES), lambda *_: None)
+
+    _, _, document = error_of(api.handle(invoke_request("NoSuchFunction"))[0])
+
+    # ResourceNotFoundException's model spells it "Message"; most other Lambda errors, "message".
+    assert document == {
+        "Type": "User",
+        "Message": "Function not found: arn:aws:lambda:us-east-1:123456789012:function:NoSuchFunction",
+    }
+
+
+@pytest.mark.parametrize("body", [b"{not json", b'{"a": NaN}', b"\xff\xfe", b"[1,"])
+def test_a_payload_that_is_not_json_gets_invalid_request_content(body: bytes) -> None:
+    called = []
+    api = InvokeApi(function_specs(LOCAL_VALUES), lambda *arguments: called.append(arguments))
+
+    status, error_type, document = error_of(api.handle(invoke_request("CleanupFunction", body))[0])
+
+    assert (status, error_type, called) == (400, "InvalidRequestContentException", [])
+    assert document["message"].startswith("Could not parse request body into json")
+
+
+def test_an_empty_payload_is_the_empty_object_and_any_json_value_is_an_event() -> None:
+    events = []
+    api = InvokeApi(function_specs(LOCAL_VALUES), lambda spec, event, _: events.append(event))
+
+    for body in (b"", b'"text"', b"[1, 2]", b"7"):
+        api.handle(invoke_request("CleanupFunction", body))
+
+    assert events == [{}, "text", [1, 2], 7]
+
+
+def test_a_payload_over_six_megabytes_gets_request_too_large() -> None:
+    called = []
+    api = InvokeApi(function_specs(LOCAL_VALUES), lambda *arguments: called.append(arguments))
+    body = b'"' + b"x" * (6 * 1024 * 1024 - 1) + b'"'
+
+    status, error_type, document = error_of(api.handle(invoke_request("CleanupFunction", body))[0])
+
+    assert (status, error_type, called) == (413, "RequestTooLargeException", [])
+    assert document["message"] == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+    assert api.transport_error(413).status == 413  # what the server answers unread, past MAX_READ_BYTES
+
+
+def test_a_function_error_is_a_200_with_lambdas_error_document_and_function_error_unhandled() -> None:
+    from access_keys_tools.local.functions import InvocationError
+
+    document = {"errorMessage": "boom", "errorType": "ValueError", "requestId": "r", "stackTrace": ["  File ..."]}
+
+    def fail(*_: Any) -> None:
+        raise InvocationError("CleanupFunction: ValueError: boom", document)
+
+    response, function = InvokeApi(function_specs(LOCAL_VALUES), fail).handle(invoke_request("CleanupFunction"))
+
+    assert (response.status, json.loads(response.body), function) == (200, document, "Cleanup")
+    assert ("X-Amz-Function-Error", "Unhandled") in response.headers
+    assert ("X-Amz-Executed-Version", "$LATEST") in response.headers
+
+
+def test_event_answers_202_at_once_and_runs_the_function_in_the_background() -> None:
+    release, ran = threading.Event(), threading.Event()
+
+    def slow(spec: Any, event: Any, request_id: str) -> None:
+        release.wait(5)
+        ran.set()
+
+    api = InvokeApi(function_specs(LOCAL_VALUES), slow)
+    response, _ = api.handle(invoke_request("CleanupFunction", b"{}", "Event"))
+
+    assert (response.status, response.body, ran.is_set()) == (202, b"", False)
+    release.set()
+    assert ran.wait(5)
+
+
+def test_dry_run_answers_204_without_running_and_an_unknown_type_is_refused() -> None:
+    called = []
+    api = InvokeApi(function_specs(LOCAL_VALUES), lambda *arguments: called.append(arguments))
+
+    dry, _ = api.handle(invoke_request("CleanupFunction", b"{}", "DryRun"))
+    unknown = error_of(api.handle(invoke_request("CleanupFunction", b"{}", "Later"))[0])
+
+    assert (dry.status, dry.body, called) == (204, b"", [])
+    assert unknown[:2] == (400, "InvalidParameterValueException")

@@ -102,6 +102,7 @@ def _local_throughput(build_dir: Path) -> load.LoadFigures:
     port, aws_port = _free_port(), _free_port()
     environment = {**os.environ, "PORT": str(port), "MOTO_PORT": str(aws_port), "BUILD_DIR": str(build_dir)}
     environment["HTTPS_PORT"] = str(_free_port())
+    environment["LAMBDA_PORT"] = str(_free_port())
     environment["LOG_LEVEL"] = "WARNING"
     stack = subprocess.Popen(
         [sys.executable, "-m", "access_keys_tools.local"],

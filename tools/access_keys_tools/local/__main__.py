@@ -3,7 +3,9 @@
 Settings come from the environment, so that `make run PORT=3005` works:
 
     PORT               the API's port on 127.0.0.1 (default 3000)
-    MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS (default 3001)
+    LAMBDA_PORT        the Lambda Invoke API of every function on 127.0.0.1, as `sam local start-lambda`
+                       (default 3001, that command's default)
+    MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS (default 3002)
     HTTPS_PORT         the same API over HTTPS, self-signed, for HTTPS-only clients (default 3443)
     CLEANUP_INTERVAL   seconds between runs of the scheduled functions (default 300; deployed: daily)
     FUNCTION_CONCURRENCY  most execution environments per function (default 4)
@@ -47,6 +49,7 @@ def _settings() -> dict[str, int | float | str | Path | None]:
         "port": names.port_from_environment("PORT", names.DEFAULT_PORT),
         "aws_port": names.port_from_environment("MOTO_PORT", names.DEFAULT_AWS_PORT),
         "https_port": names.port_from_environment("HTTPS_PORT", names.DEFAULT_HTTPS_PORT),
+        "lambda_port": names.port_from_environment("LAMBDA_PORT", names.DEFAULT_LAMBDA_PORT),
         "cleanup_interval": seconds,
         "concurrency": int(concurrency),
         "log_level": os.environ.get("LOG_LEVEL", "").strip().upper() or None,
@@ -86,8 +89,14 @@ def main() -> int:
         stack.start()
         print(stack.banner(time.perf_counter() - started), flush=True)
         stack.warm_up()
-        stopping.wait()
-        print("\nStopping: the API, the triggers, the functions, then moto (its data goes with it).", flush=True)
+        # Linux may hand Ctrl-C to any thread, and then a wait without a timeout never wakes; the
+        # handler runs on the main thread at its next step, so it steps four times a second.
+        while not stopping.wait(0.25):
+            pass
+        print(
+            "\nStopping: the API and the Invoke API, the triggers, the functions, then moto (its data goes with it).",
+            flush=True,
+        )
     finally:
         stack.stop()
     print("Stopped.", flush=True)

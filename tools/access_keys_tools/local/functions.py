@@ -38,7 +38,21 @@ _SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spawner")
 
 
 class InvocationError(RuntimeError):
-    """The function failed: it raised, timed out or its worker died. Lambda reports these as function errors."""
+    """The function failed: it raised, timed out or its worker died. Lambda reports these as function errors.
+
+    `document` is what Lambda's Invoke API answers for it (errorMessage, errorType, stackTrace):
+    the exception's type and message, never its other state.
+    """
+
+    def __init__(self, message: str, document: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.document = document or {"errorMessage": message, "errorType": "Runtime.Unknown"}
+
+
+def _error_document(reply: dict[str, Any]) -> dict[str, Any] | None:
+    if "errorType" not in reply:
+        return None
+    return {name: reply[name] for name in ("errorMessage", "errorType", "requestId", "stackTrace") if name in reply}
 
 
 @dataclass(frozen=True)
@@ -121,7 +135,11 @@ class Worker:
         ready = self._receive(INIT_TIMEOUT_SECONDS)
         if "ready" not in ready:
             self.kill()
-            raise InvocationError(f"{spec.logical_id} failed to initialise: {ready.get('error')}")
+            document = _error_document(ready) or {
+                "errorMessage": f"Error: Runtime exited during init: {ready.get('error')}",
+                "errorType": "Runtime.ExitError",
+            }
+            raise InvocationError(f"{spec.logical_id} failed to initialise: {ready.get('error')}", document)
         self.init_ms = ready["ready"]
 
     def _forward_logs(self) -> None:
@@ -143,11 +161,23 @@ class Worker:
             self._process.stdin.flush()
         except OSError as error:
             self.kill()
-            raise InvocationError(f"{self.spec.logical_id}'s environment is gone: {error}") from error
+            document = {
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited",
+                "errorType": "Runtime.ExitError",
+            }
+            raise InvocationError(f"{self.spec.logical_id}'s environment is gone: {error}", document) from error
         reply = self._receive(self.spec.timeout + 0.5)
         if "result" in reply:
             return reply["result"]
-        raise InvocationError(f"{self.spec.logical_id}: {reply['error']}")
+        document = _error_document(reply)
+        if document is None:  # no answer from the function: it timed out, or its process ended
+            timed_out = reply.get("timed_out", False)
+            document = {
+                "errorMessage": f"RequestId: {request_id} Error: "
+                + (f"Task timed out after {self.spec.timeout:.2f} seconds" if timed_out else reply["error"]),
+                "errorType": "Sandbox.Timedout" if timed_out else "Runtime.ExitError",
+            }
+        raise InvocationError(f"{self.spec.logical_id}: {reply['error']}", document)
 
     def _receive(self, timeout: float) -> dict[str, Any]:
         if self._process.stdout is None:
@@ -155,11 +185,11 @@ class Worker:
         readable, _, _ = select.select([self._process.stdout], [], [], timeout)
         if not readable:
             self.kill()
-            return {"error": f"Task timed out after {timeout:.1f} seconds"}
+            return {"error": f"Task timed out after {timeout:.1f} seconds", "timed_out": True}
         line = self._process.stdout.readline()
         if not line:
             self.kill()
-            return {"error": f"the process exited with code {self._process.wait()}"}
+            return {"error": f"Runtime exited with error: exit status {self._process.wait()}"}
         return json.loads(line)
 
     @property

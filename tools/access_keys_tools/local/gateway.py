@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from access_keys_tools.local import names
@@ -207,8 +207,23 @@ def _json_response(status: int, document: Any, request_id: str) -> HttpResponse:
     )
 
 
+class Frontend(Protocol):
+    """What a GatewayServer serves: this module's Gateway, or the Lambda Invoke API (invoke_api.py)."""
+
+    # The largest body the server reads; past it, `transport_error(413)` answers unread.
+    max_body_bytes: int
+
+    def handle(self, request: HttpRequest) -> tuple[HttpResponse, str]: ...
+
+    def transport_error(self, status: int) -> HttpResponse:
+        """The answer to a request whose body cannot be read: 400 (malformed) or 413 (too large)."""
+        ...
+
+
 class Gateway:
     """Routes a request to its function and turns the result into the response."""
+
+    max_body_bytes = MAX_PAYLOAD_BYTES
 
     def __init__(
         self,
@@ -247,6 +262,10 @@ class Gateway:
             return gateway_error(500, "Internal Server Error", request_id), route.function.short_name
         return http_response(result, request_id), route.function.short_name
 
+    def transport_error(self, status: int) -> HttpResponse:
+        message = "Request Entity Too Large" if status == 413 else "Bad Request"
+        return gateway_error(status, message, str(uuid.uuid4()))
+
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway allows
@@ -274,31 +293,32 @@ class _RequestHandler(BaseHTTPRequestHandler):
         log.info("%s %s -> %d %s %.0f ms", self.command, path, response.status, function, elapsed)
 
     def _read_body(self) -> bytes | None:
+        frontend = self.server.gateway
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             try:
-                return self._read_chunks()
+                return self._read_chunks(frontend.max_body_bytes)
             except ValueError:
-                self._send(gateway_error(400, "Bad Request", str(uuid.uuid4())))
+                self._send(frontend.transport_error(400))
                 self.close_connection = True
                 return None
         length = self.headers.get("Content-Length", "0").strip() or "0"
         if not length.isdigit():
-            self._send(gateway_error(400, "Bad Request", str(uuid.uuid4())))
+            self._send(frontend.transport_error(400))
             self.close_connection = True
             return None
-        if int(length) > MAX_PAYLOAD_BYTES:
-            self._send(gateway_error(413, "Request Entity Too Large", str(uuid.uuid4())))
+        if int(length) > frontend.max_body_bytes:
+            self._send(frontend.transport_error(413))
             self.close_connection = True
             return None
         return self.rfile.read(int(length))
 
-    def _read_chunks(self) -> bytes:
+    def _read_chunks(self, max_bytes: int) -> bytes:
         chunks: list[bytes] = []
         total = 0
         while True:
             size = int(self.rfile.readline(64).split(b";", 1)[0].strip(), 16)
             total += size
-            if total > MAX_PAYLOAD_BYTES:
+            if total > max_bytes:
                 raise ValueError("payload too large")
             if size == 0:
                 while self.rfile.readline(8192).strip():
@@ -331,7 +351,7 @@ class GatewayServer(ThreadingHTTPServer):
     # at once; API Gateway never does that.
     request_queue_size = 1024
 
-    def __init__(self, port: int, gateway: Gateway, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, port: int, gateway: Frontend, tls: ssl.SSLContext | None = None) -> None:
         self.gateway = gateway
         self.tls = tls
         super().__init__((names.HOST, port), _RequestHandler)

@@ -16,7 +16,10 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's account
 HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
-DEFAULT_AWS_PORT = 3001
+# The Lambda Invoke API of every function, on `sam local start-lambda`'s default port, so that a
+# client set up for that command reaches the same functions here.
+DEFAULT_LAMBDA_PORT = 3001
+DEFAULT_AWS_PORT = 3002
 # The same API over HTTPS, for clients that speak nothing else (Tencent's CLI).
 DEFAULT_HTTPS_PORT = 3443
 TLS_DIR = PROJECT_ROOT / ".local-stack" / "tls"
@@ -29,6 +32,10 @@ def api_url(port: int = DEFAULT_PORT) -> str:
 
 
 def aws_url(port: int = DEFAULT_AWS_PORT) -> str:
+    return f"http://{HOST}:{port}"
+
+
+def lambda_url(port: int = DEFAULT_LAMBDA_PORT) -> str:
     return f"http://{HOST}:{port}"
 
 

@@ -14,6 +14,7 @@ from access_keys_tools.local import names
 from access_keys_tools.local.backend import MotoServer, create_resources
 from access_keys_tools.local.functions import FunctionPool, FunctionSpec, function_specs, worker_environment
 from access_keys_tools.local.gateway import Gateway, GatewayServer, routes
+from access_keys_tools.local.invoke_api import InvokeApi
 from access_keys_tools.local.tls import CERTIFICATE, server_context
 from access_keys_tools.local.triggers import ScheduleTrigger, StreamTrigger
 from access_keys_tools.streams import StreamReader
@@ -43,7 +44,7 @@ def _bind(port: int, variable: str, bind: Any) -> Any:
 
 
 class LocalStack:
-    """moto, the template's resources, its functions behind the gateway, and its triggers."""
+    """moto, the template's resources, its functions behind the gateway and the Invoke API, and its triggers."""
 
     def __init__(
         self,
@@ -51,12 +52,13 @@ class LocalStack:
         port: int = names.DEFAULT_PORT,
         aws_port: int = names.DEFAULT_AWS_PORT,
         https_port: int = names.DEFAULT_HTTPS_PORT,
+        lambda_port: int = names.DEFAULT_LAMBDA_PORT,
         cleanup_interval: float = 300,
         concurrency: int = 4,
         log_level: str | None = None,
         build_dir: Path | None = None,
     ) -> None:
-        # Both ports are taken before anything starts, so a clash leaves nothing behind.
+        # Every port is taken before anything starts, so a clash leaves nothing behind.
         self.moto = _bind(aws_port, "MOTO_PORT", lambda: MotoServer(aws_port))
         self._gateway_port = port
         self._cleanup_interval = cleanup_interval
@@ -64,6 +66,7 @@ class LocalStack:
         self._log_level = log_level
         self._build_dir = build_dir
         self._https_port = https_port
+        self._lambda_port = lambda_port
         try:
             self.server = _bind(port, "PORT", lambda: GatewayServer(port, Gateway([], self._invoke)))
         except PortInUse:
@@ -78,6 +81,15 @@ class LocalStack:
             self.server.server_close()
             self.moto.stop()
             raise
+        try:
+            self.lambda_server = _bind(
+                lambda_port, "LAMBDA_PORT", lambda: GatewayServer(lambda_port, InvokeApi({}, self._invoke))
+            )
+        except PortInUse:
+            self.https_server.server_close()
+            self.server.server_close()
+            self.moto.stop()
+            raise
         self.pools: dict[str, FunctionPool] = {}
         self.specs: dict[str, FunctionSpec] = {}
         self.triggers: list[StreamTrigger | ScheduleTrigger] = []
@@ -86,6 +98,10 @@ class LocalStack:
     @property
     def url(self) -> str:
         return names.api_url(self._gateway_port)
+
+    @property
+    def lambda_url(self) -> str:
+        return names.lambda_url(self._lambda_port)
 
     def start(self) -> None:
         self.moto.start()
@@ -99,9 +115,15 @@ class LocalStack:
 
         self.server.gateway = Gateway(routes(self.specs), self._invoke, documents=LOCAL_DOCUMENTS)
         self.https_server.gateway = self.server.gateway
+        # Every function of the template, the API's and the triggers' alike, as `sam local start-lambda`.
+        self.lambda_server.gateway = InvokeApi(self.specs, self._invoke)
         self._server_threads = [
             threading.Thread(target=server.serve_forever, name=name, daemon=True)
-            for server, name in ((self.server, "gateway"), (self.https_server, "gateway-https"))
+            for server, name in (
+                (self.server, "gateway"),
+                (self.https_server, "gateway-https"),
+                (self.lambda_server, "invoke-api"),
+            )
         ]
         for thread in self._server_threads:
             thread.start()
@@ -128,7 +150,7 @@ class LocalStack:
         for trigger in self.triggers:
             trigger.start()
 
-    def _invoke(self, spec: FunctionSpec, event: dict[str, Any], request_id: str) -> Any:
+    def _invoke(self, spec: FunctionSpec, event: Any, request_id: str) -> Any:
         return self.pools[spec.logical_id].invoke(event, request_id)
 
     def warm_up(self) -> None:
@@ -155,6 +177,7 @@ class LocalStack:
             f"access-keys local stack is up ({seconds:.1f} s). Ctrl-C stops it.",
             f"  API       {self.url}   routes and handlers of template.yaml, one worker process per environment",
             f"  HTTPS     {names.https_url(self._https_port)}  the same, self-signed: {self._certificate_path()}",
+            f"  Lambda    {self.lambda_url}   the Invoke API of every function, as `sam local start-lambda`",
             f"  AWS       {self.moto.url}   moto: DynamoDB, DynamoDB Streams, KMS",
             "  Data      in memory only: every key and record is gone when this stops",
             *([f"  Code      the artifacts of `sam build` in {self._build_dir}"] if self._build_dir else []),
@@ -169,7 +192,7 @@ class LocalStack:
         return "\n".join(lines)
 
     def stop(self) -> None:
-        for server in (self.server, self.https_server):
+        for server in (self.server, self.https_server, self.lambda_server):
             if self._server_threads:
                 server.shutdown()
             server.server_close()

@@ -46,6 +46,17 @@ def _die_with_parent() -> None:
         sys.exit(0)
 
 
+def _error_reply(kind: str, message: str, error: BaseException | None = None, request_id: str = "") -> dict[str, Any]:
+    """A failure, with the error document Lambda's Python runtime makes of it: the exception's type
+    and message (nothing else of its state) and the stack below this loop's own frame."""
+    frames = traceback.extract_tb(error.__traceback__) if error is not None else []
+    document: dict[str, Any] = {"errorMessage": message, "errorType": kind}
+    if request_id:
+        document["requestId"] = request_id
+    document["stackTrace"] = traceback.format_list([frame for frame in frames if frame.filename != __file__])
+    return {"error": f"{kind}: {message}", **document}
+
+
 def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the runner's to handle
     _die_with_parent()
@@ -57,12 +68,24 @@ def main() -> None:
         replies.flush()
 
     started = time.perf_counter()
+    module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
     try:
-        module_name, _, attribute = os.environ["_HANDLER"].rpartition(".")
-        handler = getattr(importlib.import_module(module_name), attribute)
+        module = importlib.import_module(module_name)
     except Exception as error:  # an init error is reported, as Lambda does
         traceback.print_exc()
-        reply({"error": f"{type(error).__name__}: {error}"})
+        if isinstance(error, ImportError):
+            kind, message = "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+        elif isinstance(error, SyntaxError):
+            kind, message = "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {error}"
+        else:
+            kind, message = type(error).__name__, str(error)
+        reply(_error_reply(kind, message, error))
+        return
+    handler = getattr(module, attribute, None)
+    if handler is None:
+        message = f"Handler '{attribute}' missing on module '{module_name}'"
+        print(message, file=sys.stderr)
+        reply(_error_reply("Runtime.HandlerNotFound", message))
         return
     reply({"ready": round((time.perf_counter() - started) * 1000, 1)})
 
@@ -81,10 +104,16 @@ def main() -> None:
         )
         try:
             result = handler(invocation["event"], context)
-            reply({"result": json.loads(json.dumps(result))})
         except Exception as error:  # a function error is reported, as Lambda does
             traceback.print_exc()
-            reply({"error": f"{type(error).__name__}: {error}"})
+            reply(_error_reply(type(error).__name__, str(error), error, invocation["requestId"]))
+            continue
+        try:
+            reply({"result": json.loads(json.dumps(result))})
+        except (TypeError, ValueError) as error:  # what Lambda's runtime says of a result it cannot send
+            message = f"Unable to marshal response: {error}"
+            print(message, file=sys.stderr)
+            reply(_error_reply("Runtime.MarshalError", message, error, invocation["requestId"]))
 
 
 if __name__ == "__main__":
