@@ -400,3 +400,21 @@ def test_a_failed_aws_call_at_any_point_fails_closed_and_leaves_nothing_half_wri
         assert all(record["Result"]["S"] == "Failure" for record in after), where
         # And the same request signed afresh is accepted once the fault is gone
         assert _invoke(_verify_event(alice, body={"retry": position, "f": fault}, changes_state=changes_state))["Valid"]
+
+
+def test_the_unused_key_report_counts_use_through_another_service(alice: Credentials, stream: StreamPump):
+    # Given a second key of alice's, used only to call cvm
+    used_elsewhere = bootstrap_key("100000000021", "cvm only")
+    never_used = bootstrap_key("100000000022", "never used")
+    assert _invoke(_verify_event(used_elsewhere))["Valid"] is True
+    stream.pump()
+
+    # When the cleanup's pass reports unused keys
+    handler = load_handler("Cleanup").lambda_handler
+    outcome = handler(load_event("Cleanup/scheduled"), LambdaContext(function_name="CleanupFunction"))
+
+    # Then the key used through cvm is not among the never-used ones; the other is
+    assert outcome["progress"]["keys_seen"] == 3  # alice's, and these two
+    assert outcome["progress"]["never_used_keys"] == 2  # alice's own and never_used: neither signed anything
+    assert key_store.get_key(used_elsewhere.secret_id).key.last_access_time is not None
+    assert key_store.get_key(never_used.secret_id).key.last_access_time is None
