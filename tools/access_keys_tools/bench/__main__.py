@@ -406,6 +406,17 @@ def main() -> int:  # noqa: PLR0915 - one straight sequence of measurements, the
             None,
         )
     )
+    verify_overhead = verification.verify_handler_overhead(2000)
+    shares = ", ".join(f"{owner} {share:.0%}" for owner, share in verify_overhead.shares.items())
+    report(
+        Figure(
+            "warm VerifyRequest handler overhead, AWS stubbed (a read, as another service sends it)",
+            f"{verify_overhead.microseconds:.0f} us per request, "
+            f"{verify_overhead.microseconds / overhead.microseconds:.2f}x the REST handler's ({shares})",
+            "",
+            None,
+        )
+    )
 
     print("6. package sizes ...", flush=True)
     sizes = _artifact_sizes(build_dir)

@@ -89,8 +89,9 @@ def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
         calls["kms:Decrypt"] += 1
         return SECRET_KEY
 
-    def put_record(record: Any) -> None:
+    def put_record(record: Any, **_: Any) -> tuple[str, str]:
         calls["dynamodb:PutItem (access record)"] += 1
+        return f"{record.secret_id}#00", f"{record.access_time:013d}#{record.request_id}"
 
     def use_signature(signature: str, **_: Any) -> bool:
         calls["dynamodb:PutItem (single-use guard)"] += 1
@@ -120,11 +121,11 @@ def stubbed_aws(stored: StoredKey) -> Iterator[Counter[str]]:
             config.settings.cache_clear()
 
 
-def _warm(stored: StoredKey, timestamp: int, calls: Counter[str]) -> None:
-    """As after a request's first Decrypt: the day's signing key in key_material's own cache,
-    put there by its own code, whatever shape that cache has."""
+def _warm(stored: StoredKey, timestamp: int, calls: Counter[str], service: str = signing.SERVICE) -> None:
+    """As after a request's first Decrypt: the day's signing key for `service` in key_material's
+    own cache, put there by its own code, whatever shape that cache has."""
     key_material.forget_all()
-    key_material.signing_key_of(stored, signing.utc_date(timestamp))
+    key_material.signing_key_of(stored, signing.utc_date(timestamp), service)
     calls.clear()
 
 
@@ -247,45 +248,52 @@ def _sampling(thread_id: int, every: float = 0.0005) -> Iterator[Counter[str]]:
         sys.setswitchinterval(switch_interval)
 
 
-def handler_overhead(number: int) -> HandlerOverhead:
-    """A warm GetAccessKey request of the caller's own key, end to end in the handler, AWS stubbed."""
-    from access_keys_tools.events import load_event, sign_event, with_path_secret_id
-
-    timestamp = int(time.time())
-    stored = _stored_key()
-    event = sign_event(
-        with_path_secret_id(load_event("GetAccessKey/get"), SECRET_ID),
-        secret_id=SECRET_ID,
-        secret_key=SECRET_KEY,
-        timestamp=timestamp,
-    )
-    path = PROJECT_ROOT / "functions" / "get_access_key" / "app.py"
-    spec = importlib.util.spec_from_file_location("bench_get_access_key", path)
+def _load_app(folder: str) -> Any:
+    path = PROJECT_ROOT / "functions" / folder / "app.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{folder}", path)
     if spec is None or spec.loader is None:
         raise RuntimeError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    context = LambdaContext(
-        function_name="access-keys-GetAccessKeyFunction",
+    return module
+
+
+def _context(function: str) -> LambdaContext:
+    return LambdaContext(
+        function_name=f"access-keys-{function}",
         function_version="$LATEST",
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:access-keys-GetAccessKeyFunction",
+        invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:access-keys-{function}",
         memory_limit_in_mb=512,
         aws_request_id="c6af9ac6-7b61-11e6-9a41-93e812345678",
-        log_group_name="/aws/lambda/access-keys-GetAccessKeyFunction",
+        log_group_name=f"/aws/lambda/access-keys-{function}",
         log_stream_name="bench",
         deadline=time.time() + 900,
     )
+
+
+def _time_handler(
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+    event: dict[str, Any],
+    context: LambdaContext,
+    *,
+    accepted: Callable[[dict[str, Any]], bool],
+    number: int,
+) -> HandlerOverhead:
+    """A warm request's time in `handler`, AWS stubbed, and where it goes; its calls checked."""
+    timestamp = int(event.get("Timestamp") or event.get("headers", {}).get("x-tc-timestamp"))
+    service = event.get("Service", signing.SERVICE)
+    stored = _stored_key()
     requests = 0
 
     def handle() -> dict[str, Any]:
         nonlocal requests
         requests += 1
-        return module.lambda_handler(event, context)
+        return handler(event, context)
 
     # The metrics line Powertools prints per request is made, then dropped here.
     with stubbed_aws(stored) as calls, contextlib.redirect_stdout(io.StringIO()) as printed:
-        _warm(stored, timestamp, calls)
-        if handle()["statusCode"] != 200:
+        _warm(stored, timestamp, calls, service)
+        if not accepted(handle()):
             raise RuntimeError(f"the warm request was refused: {printed.getvalue()}")
         printed.seek(0)
         printed.truncate()
@@ -301,12 +309,45 @@ def handler_overhead(number: int) -> HandlerOverhead:
                 printed.seek(0)
                 printed.truncate()
                 handle()
-    # A warm read of one's own key: its record, and nothing else beside the key's GetItem.
+    # A warm read: its record, and nothing else beside the key's GetItem.
     if calls != Counter({"dynamodb:PutItem (access record)": requests}):
         raise RuntimeError(f"not a warm read: {requests} requests made {dict(calls)}")
     counted = sum(count for owner, count in samples.items() if owner != "the benchmark loop") or 1
     shares = {owner: samples.get(owner, 0) / counted for owner in _OWNERS}
     return HandlerOverhead(statistics.median(times) * 1e6, shares, log_bytes)
+
+
+def handler_overhead(number: int) -> HandlerOverhead:
+    """A warm GetAccessKey request of the caller's own key, end to end in the handler, AWS stubbed."""
+    from access_keys_tools.events import load_event, sign_event, with_path_secret_id
+
+    event = sign_event(
+        with_path_secret_id(load_event("GetAccessKey/get"), SECRET_ID),
+        secret_id=SECRET_ID,
+        secret_key=SECRET_KEY,
+        timestamp=int(time.time()),
+    )
+    return _time_handler(
+        _load_app("get_access_key").lambda_handler,
+        event,
+        _context("GetAccessKeyFunction"),
+        accepted=lambda response: response["statusCode"] == 200,
+        number=number,
+    )
+
+
+def verify_handler_overhead(number: int) -> HandlerOverhead:
+    """A warm VerifyRequest of a read (ChangesState false), as another service sends it, AWS stubbed."""
+    from access_keys_tools.events import load_event, sign_verify_event
+
+    event = sign_verify_event(load_event("VerifyRequest/verify"), secret_id=SECRET_ID, secret_key=SECRET_KEY)
+    return _time_handler(
+        _load_app("verify_request").lambda_handler,
+        event,
+        _context("VerifyRequestFunction"),
+        accepted=lambda answer: answer.get("Valid") is True,
+        number=number,
+    )
 
 
 def main() -> int:
@@ -323,6 +364,9 @@ def main() -> int:
     overhead = handler_overhead(arguments.number)
     shares = ", ".join(f"{owner} {share:.0%}" for owner, share in overhead.shares.items())
     print(f"warm GetAccessKey handler, AWS stubbed: {overhead.microseconds:.0f} us per request ({shares})")
+    verify = verify_handler_overhead(arguments.number)
+    shares = ", ".join(f"{owner} {share:.0%}" for owner, share in verify.shares.items())
+    print(f"warm VerifyRequest handler, AWS stubbed: {verify.microseconds:.0f} us per request ({shares})")
     return 0
 
 
