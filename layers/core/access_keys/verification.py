@@ -151,7 +151,7 @@ def handle(event: Any) -> dict[str, Any]:
         return _OPERATIONS[operation](event)
     except Exception:
         logger.exception("invocation failed", extra={"operation": operation})
-        return _refused(operation, InternalError())
+        return _refused(operation, InternalError(), event.get("RequestId"))
 
 
 def verify_request(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -241,10 +241,10 @@ def _verify_answer(refusal: ServiceError, record_id: str | None, request_id: Any
     }
 
 
-def _refused(operation: str, error: ServiceError) -> dict[str, Any]:
+def _refused(operation: str, error: ServiceError, request_id: Any) -> dict[str, Any]:
     if operation == "ReportAccessOutcome":
         return {"Updated": False, "Error": _error(error)}
-    return _verify_answer(error, None, None)
+    return _verify_answer(error, None, request_id)
 
 
 def _error(error: ServiceError) -> dict[str, str]:
