@@ -31,6 +31,7 @@ class LocalStack:
     process: StackProcess
     https_url: str = ""
     lambda_url: str = ""  # the Lambda Invoke API of every function (LAMBDA_PORT)
+    example_url: str = ""  # the example service of examples/instances/ (EXAMPLE_PORT)
 
     def aws(self, service: str) -> object:
         return boto3.client(
@@ -62,7 +63,7 @@ class LocalStack:
 
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    port, aws_port, https_port, lambda_port = free_port(), free_port(), free_port(), free_port()
+    port, aws_port, https_port, lambda_port, example_port = (free_port() for _ in range(5))
     process = StackProcess(
         [sys.executable, "-m", "access_keys_tools.local"],
         env=stack_environment(
@@ -70,6 +71,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
             MOTO_PORT=str(aws_port),
             HTTPS_PORT=str(https_port),
             LAMBDA_PORT=str(lambda_port),
+            EXAMPLE_PORT=str(example_port),
             CLEANUP_INTERVAL="1",
         ),
         log_path=tmp_path_factory.mktemp("local-stack") / "stack.log",
@@ -81,6 +83,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         process,
         names.https_url(https_port),
         names.lambda_url(lambda_port),
+        names.api_url(example_port),
     )
     LEDGER.watch_log_file(process.log_path)
     try:

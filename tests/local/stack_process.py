@@ -110,8 +110,9 @@ def stack_environment(**overrides: str) -> dict[str, str]:
         if not name.startswith(("AWS_", "KEYS_", "RECORDS_", "SECRETS_", "POWERTOOLS_", "ACCESS_KEYS_", "PYTEST"))
     }
     environment.update(overrides)
-    # Every stack serves HTTPS and the Lambda Invoke API too: never on their default ports, which a
-    # developer's `make run` may hold.
+    # Every stack serves HTTPS, the Lambda Invoke API and the example service too: never on their
+    # default ports, which a developer's `make run` may hold.
     environment.setdefault("HTTPS_PORT", str(free_port()))
     environment.setdefault("LAMBDA_PORT", str(free_port()))
+    environment.setdefault("EXAMPLE_PORT", str(free_port()))
     return environment

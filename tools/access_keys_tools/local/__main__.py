@@ -7,6 +7,8 @@ Settings come from the environment, so that `make run PORT=3005` works:
                        (default 3001, that command's default)
     MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS (default 3002)
     HTTPS_PORT         the same API over HTTPS, self-signed, for HTTPS-only clients (default 3443)
+    EXAMPLE_PORT       the example platform service of examples/instances/template.yaml, which verifies
+                       its requests through the Invoke API (default 3010)
     CLEANUP_INTERVAL   seconds between runs of the scheduled functions (default 300; deployed: daily)
     FUNCTION_CONCURRENCY  most execution environments per function (default 4)
     LOG_LEVEL          the functions' LogLevel parameter (default: template.yaml's)
@@ -31,7 +33,7 @@ from access_keys_tools.local import names
 EXIT_FAILED = 1
 
 
-def _settings() -> dict[str, int | float | str | Path | None]:
+def _settings() -> dict[str, int | float | str | Path | tuple[names.ServiceTemplate, ...] | None]:
     interval = os.environ.get("CLEANUP_INTERVAL", "").strip() or "300"
     concurrency = os.environ.get("FUNCTION_CONCURRENCY", "").strip() or "4"
     try:
@@ -54,6 +56,7 @@ def _settings() -> dict[str, int | float | str | Path | None]:
         "concurrency": int(concurrency),
         "log_level": os.environ.get("LOG_LEVEL", "").strip().upper() or None,
         "build_dir": Path(build_dir).resolve() if build_dir else None,
+        "services": (names.example_service(),),
     }
 
 
@@ -94,7 +97,7 @@ def main() -> int:
         while not stopping.wait(0.25):
             pass
         print(
-            "\nStopping: the API and the Invoke API, the triggers, the functions, then moto (its data goes with it).",
+            "\nStopping: the APIs and the Invoke API, the triggers, the functions, then moto (its data goes with it).",
             flush=True,
         )
     finally:

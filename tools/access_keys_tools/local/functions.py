@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from access_keys_tools.local import names
-from access_keys_tools.template import PROJECT_ROOT, load_template, resolve, resources_of_type
+from access_keys_tools.template import PROJECT_ROOT, TEMPLATE_PATH, load_template, resolve, resources_of_type
 
 # How long Lambda gives a function's init phase before it fails the invocation.
 INIT_TIMEOUT_SECONDS = 10.0
@@ -68,51 +68,82 @@ class FunctionSpec:
     events: dict[str, Any]
     # Built by `sam build`: the worker then sees the artifacts and the standard library only.
     built: bool = False
+    # The stack it is deployed in: the access-key stack's, or a served service template's.
+    stack_name: str = names.STACK_NAME
 
     @property
     def function_name(self) -> str:
-        return f"{names.STACK_NAME}-{self.logical_id}"
+        return f"{self.stack_name}-{self.logical_id}"
 
     @property
     def short_name(self) -> str:
         return self.logical_id.removesuffix("Function")
 
 
-def function_specs(values: dict[str, Any], build_dir: Path | None = None) -> dict[str, FunctionSpec]:
-    """Every AWS::Serverless::Function of the template, with Globals applied and `values` resolved.
+def layer_dirs(build_dir: Path | None = None) -> dict[str, Path]:
+    """The folder each layer of template.yaml puts on PYTHONPATH (/opt/python on Lambda), by logical id.
+
+    With `build_dir` (what `sam build` wrote, e.g. .aws-sam/build), the built layers.
+    """
+    layers = resources_of_type("AWS::Serverless::LayerVersion")
+    if build_dir is None:
+        return {name: PROJECT_ROOT / layer["Properties"]["ContentUri"] for name, layer in layers.items()}
+    return {name: build_dir / name / "python" for name in layers}
+
+
+def function_specs(
+    values: dict[str, Any],
+    build_dir: Path | None = None,
+    *,
+    template_path: Path = TEMPLATE_PATH,
+    stack_name: str = names.STACK_NAME,
+    layers: dict[str, Path] | None = None,
+) -> dict[str, FunctionSpec]:
+    """Every AWS::Serverless::Function of a template, with Globals applied and `values` resolved.
+
+    The template is template.yaml unless `template_path` names another (a platform service's,
+    served beside the stack); its code folders are relative to it. A function's layer is a Ref
+    that resolves, through the template's own layers or through `values`, to a logical id of
+    `layers` (default: template.yaml's, `layer_dirs(build_dir)`).
 
     With `build_dir` (what `sam build` wrote, e.g. .aws-sam/build), each function runs its built
     artifact and layers, laid out as on Lambda, instead of the source folders.
     """
-    template = load_template()
+    template = load_template(template_path)
     defaults = template.get("Globals", {}).get("Function", {})
-    layers = resources_of_type("AWS::Serverless::LayerVersion")
-    if build_dir is None:
-        layer_dirs = {name: PROJECT_ROOT / layer["Properties"]["ContentUri"] for name, layer in layers.items()}
-    else:
-        layer_dirs = {name: build_dir / name / "python" for name in layers}
+    layers = layer_dirs(build_dir) if layers is None else layers
+    own_layers = {name: name for name in resources_of_type("AWS::Serverless::LayerVersion", template)}
+    parameters = {name: parameter.get("Default") for name, parameter in template.get("Parameters", {}).items()}
+    lookup = {**own_layers, **parameters, **values}
     specs = {}
-    for logical_id, resource in resources_of_type("AWS::Serverless::Function").items():
+    for logical_id, resource in resources_of_type("AWS::Serverless::Function", template).items():
         properties = {**defaults, **resource["Properties"]}
         variables = {
             **defaults.get("Environment", {}).get("Variables", {}),
             **resource["Properties"].get("Environment", {}).get("Variables", {}),
         }
-        parameters = {name: parameter.get("Default") for name, parameter in template.get("Parameters", {}).items()}
-        environment = resolve(variables, {**parameters, **values})
+        environment = resolve(variables, lookup)
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
-            code_dir=PROJECT_ROOT / properties["CodeUri"] if build_dir is None else build_dir / logical_id,
+            code_dir=template_path.parent / properties["CodeUri"] if build_dir is None else build_dir / logical_id,
             handler=properties["Handler"],
             timeout=int(properties.get("Timeout", 3)),
             memory_size=int(properties.get("MemorySize", 128)),
             environment={name: str(value) for name, value in environment.items()},
-            layer_dirs=tuple(layer_dirs[layer["Ref"]] for layer in properties.get("Layers", [])),
+            layer_dirs=tuple(_layer_dir(logical_id, layer, lookup, layers) for layer in properties.get("Layers", [])),
             reserved_concurrency=properties.get("ReservedConcurrentExecutions"),
             events=properties.get("Events", {}),
             built=build_dir is not None,
+            stack_name=stack_name,
         )
     return specs
+
+
+def _layer_dir(function: str, layer: Any, lookup: dict[str, Any], layers: dict[str, Path]) -> Path:
+    name = resolve(layer, lookup)
+    if name not in layers:
+        raise ValueError(f"{function}: its layer {layer!r} is {name!r}, which is no local layer ({', '.join(layers)})")
+    return layers[name]
 
 
 class Worker:

@@ -7,6 +7,8 @@ create-key --local` finds the stack the runner started without any other setting
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from access_keys_tools.template import PROJECT_ROOT, load_template, resolve
@@ -22,9 +24,49 @@ DEFAULT_LAMBDA_PORT = 3001
 DEFAULT_AWS_PORT = 3002
 # The same API over HTTPS, for clients that speak nothing else (Tencent's CLI).
 DEFAULT_HTTPS_PORT = 3443
+# The example platform service (examples/instances/), served from its own template beside the stack.
+DEFAULT_EXAMPLE_PORT = 3010
+EXAMPLE_TEMPLATE = PROJECT_ROOT / "examples" / "instances" / "template.yaml"
 TLS_DIR = PROJECT_ROOT / ".local-stack" / "tls"
 # moto accepts any credentials; these only keep botocore from looking for real ones.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+
+
+@dataclass(frozen=True)
+class ServiceTemplate:
+    """A platform service's own SAM template, served beside the stack, as its team deploys it.
+
+    The HttpApi routes of its functions answer on a port of their own, through the same gateway
+    and worker processes as template.yaml's. Its parameters named like template.yaml's Outputs
+    get their local values (stack.local_outputs), and its functions reach the stack's Invoke API
+    through ACCESS_KEYS_LAMBDA_ENDPOINT (stack.py). Its other events (schedules, streams) are not
+    served.
+    """
+
+    template: Path
+    port: int
+    variable: str  # the setting that chooses the port, named when the port is taken
+    title: str  # the banner's label, at most 9 characters
+    description: str  # the banner's words for it
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.template.parent.name}-local"
+
+    @property
+    def url(self) -> str:
+        return api_url(self.port)
+
+
+def example_service() -> ServiceTemplate:
+    """examples/instances/: the example platform service, cvm, on EXAMPLE_PORT."""
+    return ServiceTemplate(
+        template=EXAMPLE_TEMPLATE,
+        port=port_from_environment("EXAMPLE_PORT", DEFAULT_EXAMPLE_PORT),
+        variable="EXAMPLE_PORT",
+        title="Example",
+        description="cvm, a service of its own (examples/instances/template.yaml), verifying through the Invoke API",
+    )
 
 
 def api_url(port: int = DEFAULT_PORT) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import threading
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +14,42 @@ import boto3
 
 from access_keys_tools.local import names
 from access_keys_tools.local.backend import MotoServer, create_resources
-from access_keys_tools.local.functions import FunctionPool, FunctionSpec, function_specs, worker_environment
+from access_keys_tools.local.functions import FunctionPool, FunctionSpec, function_specs, layer_dirs, worker_environment
 from access_keys_tools.local.gateway import Gateway, GatewayServer, routes
 from access_keys_tools.local.invoke_api import InvokeApi
+from access_keys_tools.local.names import ServiceTemplate
 from access_keys_tools.local.tls import CERTIFICATE, server_context
 from access_keys_tools.local.triggers import ScheduleTrigger, StreamTrigger
 from access_keys_tools.streams import StreamReader
-from access_keys_tools.template import PROJECT_ROOT, resolve
+from access_keys_tools.template import PROJECT_ROOT, UnresolvableError, load_template, resolve, resources_of_type
 
 log = logging.getLogger("access_keys_tools.local")
 
 FIRST_UIN = "100000000001"
 # Served unsigned at these paths by the local stack only; the deployed API has no such route.
 LOCAL_DOCUMENTS = {"/openapi.yaml": PROJECT_ROOT / "docs" / "openapi.yaml"}
+# Where access_keys_verifier sends its Lambda Invoke calls; a served service's functions get the
+# stack's own Invoke API there, so that they verify through the local VerifyRequestFunction.
+VERIFIER_ENDPOINT_ENV = "ACCESS_KEYS_LAMBDA_ENDPOINT"
+
+
+def local_outputs(values: Mapping[str, Any], functions: Iterable[str]) -> dict[str, Any]:
+    """template.yaml's Outputs as the local stack has them, for the service templates that take them
+    as parameters. A layer is its logical id (its folder goes on the worker's PYTHONPATH), and a
+    function's Arn is its logical id, the name the Invoke API knows it by. Outputs that have no
+    local value (the API's URL) are left out."""
+    lookup = {
+        **values,
+        **{name: name for name in resources_of_type("AWS::Serverless::LayerVersion")},
+        **{f"{logical_id}.Arn": logical_id for logical_id in functions},
+    }
+    outputs = {}
+    for name, output in load_template().get("Outputs", {}).items():
+        try:
+            outputs[name] = resolve(output["Value"], lookup)
+        except UnresolvableError:
+            continue
+    return outputs
 
 
 class PortInUse(Exception):
@@ -57,6 +82,7 @@ class LocalStack:
         concurrency: int = 4,
         log_level: str | None = None,
         build_dir: Path | None = None,
+        services: Sequence[ServiceTemplate] = (),
     ) -> None:
         # Every port is taken before anything starts, so a clash leaves nothing behind.
         self.moto = _bind(aws_port, "MOTO_PORT", lambda: MotoServer(aws_port))
@@ -90,7 +116,20 @@ class LocalStack:
             self.server.server_close()
             self.moto.stop()
             raise
-        self.pools: dict[str, FunctionPool] = {}
+        self.services = tuple(services)
+        self.service_servers: list[GatewayServer] = []
+        for service in self.services:
+            try:
+                bind = functools.partial(GatewayServer, service.port, Gateway([], self._invoke))
+                self.service_servers.append(_bind(service.port, service.variable, bind))
+            except PortInUse:
+                for server in (*self.service_servers, self.lambda_server, self.https_server, self.server):
+                    server.server_close()
+                self.moto.stop()
+                raise
+        self.pools: dict[str, FunctionPool] = {}  # template.yaml's functions, by logical id
+        # Every function served, template.yaml's and the service templates', by function name.
+        self._pools_by_name: dict[str, FunctionPool] = {}
         self.specs: dict[str, FunctionSpec] = {}
         self.triggers: list[StreamTrigger | ScheduleTrigger] = []
         self._server_threads: list[threading.Thread] = []
@@ -112,17 +151,20 @@ class LocalStack:
         self.specs = function_specs(values, self._build_dir)
         for logical_id, spec in self.specs.items():
             self.pools[logical_id] = FunctionPool(spec, worker_environment(spec, self.moto.url), self._concurrency)
+            self._pools_by_name[spec.function_name] = self.pools[logical_id]
 
         self.server.gateway = Gateway(routes(self.specs), self._invoke, documents=LOCAL_DOCUMENTS)
         self.https_server.gateway = self.server.gateway
         # Every function of the template, the API's and the triggers' alike, as `sam local start-lambda`.
         self.lambda_server.gateway = InvokeApi(self.specs, self._invoke)
+        self._serve_service_templates(local_outputs(values, self.specs))
         self._server_threads = [
             threading.Thread(target=server.serve_forever, name=name, daemon=True)
             for server, name in (
                 (self.server, "gateway"),
                 (self.https_server, "gateway-https"),
                 (self.lambda_server, "invoke-api"),
+                *((server, f"gateway-{service.stack_name}") for service, server in self._served()),
             )
         ]
         for thread in self._server_threads:
@@ -150,14 +192,30 @@ class LocalStack:
         for trigger in self.triggers:
             trigger.start()
 
+    def _served(self) -> list[tuple[ServiceTemplate, GatewayServer]]:
+        return list(zip(self.services, self.service_servers, strict=True))
+
+    def _serve_service_templates(self, outputs: dict[str, Any]) -> None:
+        """Each service template's routes on its own server, its functions in pools of their own."""
+        layers = layer_dirs(self._build_dir)  # the stack's layers, as its functions get them
+        for service, server in self._served():
+            values = {**names.pseudo_parameters(), "AWS::StackName": service.stack_name, **outputs}
+            specs = function_specs(values, template_path=service.template, stack_name=service.stack_name, layers=layers)
+            for spec in specs.values():
+                if spec.function_name in self._pools_by_name:
+                    raise ValueError(f"{service.template}: {spec.function_name} is served already")
+                environment = {**worker_environment(spec, self.moto.url), VERIFIER_ENDPOINT_ENV: self.lambda_url}
+                self._pools_by_name[spec.function_name] = FunctionPool(spec, environment, self._concurrency)
+            server.gateway = Gateway(routes(specs), self._invoke)
+
     def _invoke(self, spec: FunctionSpec, event: Any, request_id: str) -> Any:
-        return self.pools[spec.logical_id].invoke(event, request_id)
+        return self._pools_by_name[spec.function_name].invoke(event, request_id)
 
     def warm_up(self) -> None:
         """Start one environment per function in the background, so first requests are not cold."""
 
         def warm() -> None:
-            for pool in self.pools.values():
+            for pool in list(self._pools_by_name.values()):
                 try:
                     pool.warm()
                 except Exception as error:  # the first request reports it again
@@ -178,6 +236,7 @@ class LocalStack:
             f"  API       {self.url}   routes and handlers of template.yaml, one worker process per environment",
             f"  HTTPS     {names.https_url(self._https_port)}  the same, self-signed: {self._certificate_path()}",
             f"  Lambda    {self.lambda_url}   the Invoke API of every function, as `sam local start-lambda`",
+            *(f"  {service.title:<9} {service.url}   {service.description}" for service in self.services),
             f"  AWS       {self.moto.url}   moto: DynamoDB, DynamoDB Streams, KMS",
             "  Data      in memory only: every key and record is gone when this stops",
             *([f"  Code      the artifacts of `sam build` in {self._build_dir}"] if self._build_dir else []),
@@ -192,13 +251,13 @@ class LocalStack:
         return "\n".join(lines)
 
     def stop(self) -> None:
-        for server in (self.server, self.https_server, self.lambda_server):
+        for server in (self.server, self.https_server, self.lambda_server, *self.service_servers):
             if self._server_threads:
                 server.shutdown()
             server.server_close()
         for trigger in self.triggers:
             trigger.stop()
-        ending = [worker for pool in self.pools.values() for worker in pool.close()]
+        ending = [worker for pool in self._pools_by_name.values() for worker in pool.close()]
         for worker in ending:
             worker.wait()
         self.moto.stop()
