@@ -390,3 +390,14 @@ def check_records(result: Result, expected: list[tuple[str, str, str, str]]) -> 
     # Time (UTC) is two fields, date and time; then Service, Action, Result, Error.
     assert [tuple(row.split()[2:6]) for row in rows] == expected
     assert failed_attempts == "No failed attempts in the past 90 days.\n"
+
+
+def test_the_main_readme_shows_the_same_example_quickstart() -> None:
+    # The main README's "Verify requests in your own service" repeats these very lines, so the
+    # test above, which runs them, covers what a newcomer reads there too.
+    readme = (EXAMPLES.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Try it with the example service.**") :]
+
+    (shown,) = blocks(section, "sh")[:1]
+    (tested,) = [block for block in blocks(quickstart(), "sh") if "admin create-key" in block]
+    assert commands(shown) == commands(tested)
