@@ -178,3 +178,17 @@ def test_the_decorator_answers_a_tencent_style_refusal_itself(alice: Credentials
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["Response"]["Error"]["Code"] == "AuthFailure.SignatureFailure"
     assert answer["headers"]["Cache-Control"] == "no-store"
+
+
+def test_report_refusal_takes_the_caller_back_to_the_verifier_that_accepted_it(api: Api, alice: Credentials) -> None:
+    from access_keys_verifier import report_refusal
+
+    verifier = Verifier(SERVICE, lambda_client=InProcessLambda())
+    caller = _verify(verifier, signed_for(alice, method="POST", path="/", body=b'{"x": 1}', action="StartInstances"))
+
+    assert report_refusal(caller, "ResourceInsufficient") is True
+    records = api.call("ListAccessRecords/list", alice, secret_id=alice.secret_id).body["AccessRecords"]
+    (started,) = [r for r in records if r["Action"] == "StartInstances"]
+    assert (started["Result"], started["ErrorCode"]) == ("Failure", "ResourceInsufficient")
+    with pytest.raises(TypeError):
+        report_refusal(Caller(alice.secret_id, "100000000001", "made-up"), "X")

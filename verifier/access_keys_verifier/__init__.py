@@ -36,6 +36,16 @@ from .events import Request
 from .outcomes import Caller, Refusal, status_of
 from .verifier import Verifier
 
+
+def report_refusal(caller: Caller, code: str) -> bool:
+    """The service refused a request it had verified (no permission, bad input, its own failure):
+    the key's access record of it becomes Failure with `code`. `Verifier.report_refusal` of the
+    Verifier that accepted `caller`; False, logged, when it cannot be applied."""
+    if not isinstance(caller.verified_by, Verifier):
+        raise TypeError("report_refusal takes a Caller that a Verifier returned")
+    return caller.verified_by.report_refusal(caller, code)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -47,6 +57,7 @@ __all__ = [
     "canonical_request_hash",
     "not_stored",
     "refusal_response",
+    "report_refusal",
     "signed_headers_of",
     "status_of",
     "verified",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 INTERNAL_ERROR = "InternalError"
 # Said to the caller whenever the access-key service could not be asked or its answer not read:
@@ -16,13 +17,15 @@ _PARAMETER_CODES = frozenset({"InvalidParameter", "InvalidParameterValue", "Miss
 class Caller:
     """Who signed an accepted request: the key, its account, and the access record it made.
 
-    `record_id` is opaque; `Verifier.report_refusal` takes the Caller back to mark that record
-    failed when the service refuses the request after all.
+    `record_id` is opaque; `report_refusal(caller, code)` takes the Caller back to mark that
+    record failed when the service refuses the request after all. `verified_by` is the Verifier
+    that accepted it (so the report goes to the same function, for the same service).
     """
 
     secret_id: str
     uin: str
     record_id: str
+    verified_by: Any = field(default=None, repr=False, compare=False)
 
 
 class Refusal(Exception):

@@ -122,7 +122,7 @@ class Verifier:
         if request.user_agent:
             payload["UserAgent"] = request.user_agent
         answer = self._invoke(payload)
-        return _verdict(answer, claimed=claimed_secret_id(authorization))
+        return _verdict(answer, claimed=claimed_secret_id(authorization), verifier=self)
 
     # ------------------------------------------------------------------------------ report
 
@@ -199,7 +199,7 @@ def action_of(request: Request, action: str | None) -> str:
     return action
 
 
-def _verdict(answer: Mapping[str, Any], *, claimed: str | None) -> Caller:
+def _verdict(answer: Mapping[str, Any], *, claimed: str | None, verifier: Verifier) -> Caller:
     """A VerifyRequest answer as its Caller, or its Refusal raised; InternalError for anything unexpected."""
     valid = answer.get("Valid")
     record_id = answer.get("RecordId")
@@ -207,7 +207,7 @@ def _verdict(answer: Mapping[str, Any], *, claimed: str | None) -> Caller:
         secret_id, uin = answer.get("SecretId"), answer.get("Uin")
         fields = (secret_id, uin, record_id)
         if all(isinstance(value, str) and value for value in fields) and secret_id == claimed:
-            return Caller(secret_id=secret_id, uin=uin, record_id=record_id)
+            return Caller(secret_id=secret_id, uin=uin, record_id=record_id, verified_by=verifier)
         # Accepted, but not as a verdict about the key this request names: not believed.
         logger.warning("VerifyRequest accepted with an unreadable or mismatched caller")
         raise Refusal.internal_error()
