@@ -172,6 +172,47 @@ def test_an_unknown_route_or_method_gets_api_gateways_404_without_calling_a_func
     assert called == []
 
 
+@pytest.mark.parametrize(
+    "hosts",
+    [["http://127.0.0.1:3000"], [""], ["a b"], ["127.0.0.1:3000/x"], ["x_y"], ["127.0.0.1:3000", "127.0.0.1:3000"]],
+    ids=["a-url", "empty", "a-space", "a-path", "an-underscore", "twice"],
+)
+def test_a_malformed_host_gets_api_gateways_400_without_calling_a_function(gateway_routes: list, hosts: list) -> None:
+    called = []
+    gateway = Gateway(gateway_routes, lambda *arguments: called.append(arguments))
+    headers = [("Host", host) for host in hosts]
+
+    response, function = gateway.handle(HttpRequest("GET", "/v1/access-keys", headers, b"", "127.0.0.1", 3000))
+
+    assert (response.status, json.loads(response.body), function) == (400, {"message": "Bad Request"}, "-")
+    assert called == []
+
+
+@pytest.mark.parametrize(
+    ("host", "prefix"),
+    [
+        ("127.0.0.1:3000", "127"),
+        ("cam.localhost:3000", "cam"),
+        ("[::1]:3000", "[::1]"),
+        ("localhost", "localhost"),
+        ("cam.example.com.", "cam"),
+    ],
+)
+def test_a_well_formed_host_reaches_its_route_with_its_domain_prefix(gateway_routes: list, host: str, prefix: str):
+    seen = []
+
+    def invoke(function: Any, event: dict[str, Any], request_id: str) -> dict[str, Any]:
+        seen.append(event["requestContext"])
+        return {"statusCode": 200, "body": "{}"}
+
+    Gateway(gateway_routes, invoke).handle(
+        HttpRequest("GET", "/v1/access-keys", [("Host", host)], b"", "127.0.0.1", 3000)
+    )
+
+    (context,) = seen
+    assert context["domainPrefix"] == prefix
+
+
 def test_a_failing_function_gets_api_gateways_500(gateway_routes: list) -> None:
     from access_keys_tools.local.functions import InvocationError
 

@@ -50,6 +50,7 @@ class ApiRequest:
     query_parameters: Mapping[str, str]
     source_ip: str
     user_agent: str
+    domain_prefix: str | None = None  # the first label of the domain the API was reached on
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any], action: str) -> ApiRequest:
@@ -75,12 +76,18 @@ class ApiRequest:
             path_parameters=event.get("pathParameters") or {},
             query_parameters=event.get("queryStringParameters") or {},
             source_ip=http.get("sourceIp") or "",
+            domain_prefix=context.get("domainPrefix") or None,
             user_agent=http.get("userAgent") or headers.get("user-agent", ""),
         )
 
     def signed(self) -> authentication.SignedRequest:
         return authentication.SignedRequest(
-            method=self.method, path=self.path, query=self.query, headers=self.headers, body=self.body
+            method=self.method,
+            path=self.path,
+            query=self.query,
+            headers=self.headers,
+            body=self.body,
+            domain_prefix=self.domain_prefix,
         )
 
     def input(self, *, allowed: frozenset[str] = frozenset(), required: frozenset[str] = frozenset()) -> dict:

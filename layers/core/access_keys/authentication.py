@@ -19,7 +19,6 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
 
 from access_keys import key_material, signing
 from access_keys.dal import key_store, record_store
@@ -52,15 +51,15 @@ _SIGNATURE_USED_UNSIGNED_ACTION = (
 @dataclass(frozen=True, slots=True)
 class SignedRequest:
     """A request to this API's own routes, as received: what the signature covers. Header names
-    are lower-case. Its scope's service is `cam`."""
+    are lower-case. `domain_prefix` is the first label of the domain the API was reached on, as
+    API Gateway reports it (`requestContext.domainPrefix`; the client does not choose it)."""
 
     method: str
     path: str
     query: str
     headers: Mapping[str, str]
     body: bytes
-
-    service: ClassVar[str] = signing.SERVICE
+    domain_prefix: str | None = None
 
     @property
     def authorization(self) -> str | None:
@@ -74,13 +73,28 @@ class SignedRequest:
     def carries_token(self) -> bool:
         return "x-tc-token" in self.headers
 
-    def canonical_hash(self, signed_headers: tuple[str, ...]) -> str:
-        """The hex SHA-256 of the CanonicalRequest; InvalidAuthorization if a signed header is absent."""
+    def accepts_service(self, service: str) -> bool:
+        """`cam`, or the domain's first label: Tencent's Node.js SDK signs the endpoint's first
+        label as the service, so with a domain `cam.<domain>` every SDK signs `cam`."""
+        return service == signing.SERVICE or (service == self.domain_prefix and bool(service))
+
+    def canonical_hashes(self, signed_headers: tuple[str, ...]) -> tuple[str, ...]:
+        """The hex SHA-256 of the CanonicalRequest, with the Host as received, and, when it names a
+        port, also without it: SDKs differ on whether they sign the port. Nothing else may differ.
+        InvalidAuthorization if a signed header is absent."""
+        hashes = [self._canonical_hash(signed_headers, self.headers)]
+        host = self.headers.get("host", "")
+        name, colon, port = host.rpartition(":")
+        if "host" in signed_headers and colon and port.isdigit() and not name.endswith(":"):
+            hashes.append(self._canonical_hash(signed_headers, {**self.headers, "host": name}))
+        return tuple(hashes)
+
+    def _canonical_hash(self, signed_headers: tuple[str, ...], headers: Mapping[str, str]) -> str:
         canonical = signing.canonical_request(
             method=self.method,
             path=self.path,
             query=self.query,
-            headers=self.headers,
+            headers=headers,
             signed_headers=signed_headers,
             body=self.body,
         )
@@ -98,8 +112,11 @@ class HashedRequest:
     service: str
     carries_token: bool = False  # the service refuses X-TC-Token itself, or never sees one
 
-    def canonical_hash(self, signed_headers: tuple[str, ...]) -> str:
-        return self.canonical_request_hash
+    def accepts_service(self, service: str) -> bool:
+        return service == self.service
+
+    def canonical_hashes(self, signed_headers: tuple[str, ...]) -> tuple[str, ...]:
+        return (self.canonical_request_hash,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +160,7 @@ def authenticate(request: SignedRequest | HashedRequest, use: SignatureUse, *, n
         claimed = signing.claimed_secret_id(header)
         return Verdict(key_store.find_key(claimed) if claimed else None, signed=False, refusal=malformed)
     try:
-        timestamp, canonical_hash = _check_request(request, authorization, now=now)
+        timestamp, canonical_hashes = _check_request(request, authorization, now=now)
     except ServiceError as refusal:
         # Refused before any key material is read: the key's public attributes name its owner.
         return Verdict(key_store.find_key(authorization.secret_id), signed=False, refusal=refusal)
@@ -151,7 +168,7 @@ def authenticate(request: SignedRequest | HashedRequest, use: SignatureUse, *, n
     stored = key_store.get_key(authorization.secret_id)
     signed = False
     try:
-        signer = _check_signature(authorization, stored, timestamp=timestamp, canonical_hash=canonical_hash)
+        signer = _check_signature(authorization, stored, timestamp=timestamp, canonical_hashes=canonical_hashes)
         signed = True
         _check_signed_request(authorization, signer, use, timestamp=timestamp, now=now)
     except ServiceError as refusal:
@@ -165,8 +182,8 @@ def authenticate(request: SignedRequest | HashedRequest, use: SignatureUse, *, n
 
 def _check_request(
     request: SignedRequest | HashedRequest, authorization: signing.Authorization, *, now: float
-) -> tuple[int, str]:
-    """The request's timestamp and canonical request's hash, if nothing about them is refused
+) -> tuple[int, tuple[str, ...]]:
+    """The request's timestamp and the hashes its canonical request may have, if nothing about them is refused
     before any key material is read: a token, a scope date the server never accepts, a scope not
     the timestamp's or not the service's, a signed header missing."""
     timestamp = signing.parse_timestamp(request.timestamp)
@@ -182,16 +199,17 @@ def _check_request(
     date = signing.utc_date(timestamp)
     scope_is_expected = (
         authorization.date == date
-        and authorization.service == request.service
+        and request.accepts_service(authorization.service)
         and authorization.terminator == signing.TERMINATOR
     )
     if not scope_is_expected:
-        expected_scope = f"{date}/{request.service}/{signing.TERMINATOR}"
+        service = request.service if isinstance(request, HashedRequest) else signing.SERVICE
+        expected_scope = f"{date}/{service}/{signing.TERMINATOR}"
         raise SignatureFailure(
             f"The credential scope must be {expected_scope}: "
-            f"the UTC date of X-TC-Timestamp, the service {request.service} and {signing.TERMINATOR}."
+            f"the UTC date of X-TC-Timestamp, the service {service} and {signing.TERMINATOR}."
         )
-    return timestamp, request.canonical_hash(authorization.signed_headers)
+    return timestamp, request.canonical_hashes(authorization.signed_headers)
 
 
 @lru_cache(maxsize=2)
@@ -201,7 +219,7 @@ def _accepted_dates(day: int) -> frozenset[str]:
 
 
 def _check_signature(
-    authorization: signing.Authorization, stored: StoredKey | None, *, timestamp: int, canonical_hash: str
+    authorization: signing.Authorization, stored: StoredKey | None, *, timestamp: int, canonical_hashes: tuple[str, ...]
 ) -> StoredKey:
     """The stored key, once the signature is proven made with its SecretKey; the refusal otherwise.
 
@@ -210,13 +228,14 @@ def _check_signature(
     """
     if stored is None:
         raise SecretIdNotFound()
-    expected = signing.signature_with_keyed(
-        key_material.signing_key_of(stored, authorization.date, authorization.service),
-        signing.string_to_sign_of_hash(timestamp, authorization.scope, canonical_hash),
-    )
-    if not signing.signatures_match(expected, authorization.signature):
-        raise SecretIdNotFound() if stored.key.status is not Status.ACTIVE else SignatureFailure()
-    return stored
+    key = key_material.signing_key_of(stored, authorization.date, authorization.service)
+    for canonical_hash in canonical_hashes:
+        expected = signing.signature_with_keyed(
+            key, signing.string_to_sign_of_hash(timestamp, authorization.scope, canonical_hash)
+        )
+        if signing.signatures_match(expected, authorization.signature):
+            return stored
+    raise SecretIdNotFound() if stored.key.status is not Status.ACTIVE else SignatureFailure()
 
 
 def _check_signed_request(

@@ -95,6 +95,12 @@ class HttpRequest:
     server_port: int
 
 
+# A Host header as RFC 9110 has it: a DNS name or IPv4 address, or an IPv6 one in brackets, and an
+# optional port. `http://127.0.0.1:3000` (what tccli sends with an http:// endpoint) is not one.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_VALID_HOST = re.compile(rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?")
+
+
 def api_gateway_event(route: Route, path_parameters: dict[str, str], request: HttpRequest) -> dict[str, Any]:
     """The payload format 2.0 event API Gateway sends the route's function for this request."""
     raw_path, _, raw_query = request.target.partition("?")
@@ -238,6 +244,10 @@ class Gateway:
 
     def handle(self, request: HttpRequest) -> tuple[HttpResponse, str]:
         """The response, and the name of the function that made it ('-' when none did)."""
+        hosts = [value for name, value in request.headers if name.lower() == "host"]
+        if len(hosts) > 1 or (hosts and not _VALID_HOST.fullmatch(hosts[0].strip())):
+            # API Gateway answers a Host that is not `name[:port]` itself, before any route.
+            return gateway_error(400, "Bad Request", str(uuid.uuid4())), "-"
         path = urlsplit(request.target).path if request.target.startswith("http") else request.target
         path = path.partition("?")[0]
         if path in self._documents and request.method in ("GET", "HEAD"):
