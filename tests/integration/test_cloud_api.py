@@ -237,3 +237,87 @@ def test_an_oversized_body_is_refused_in_the_envelope_without_a_record(api: Api,
 
     assert error_of(response)[0] == "RequestSizeLimitExceeded"
     assert records_of(api, alice) == []
+
+
+def get(api: Api, credentials: Credentials, action: str, query: str, *, body: str | None = None) -> Response:
+    """`GET /` as Tencent's SDKs send it with reqMethod GET: the parameters flattened into the query,
+    a form content type, no body, the action in X-TC-Action."""
+    event = http_event(
+        "TencentCloudApi/list-access-keys",
+        query=query,
+        headers={"x-tc-action": action, "content-type": "application/x-www-form-urlencoded"},
+    )
+    event["routeKey"] = "GET /"
+    event["requestContext"]["http"]["method"] = "GET"
+    event["requestContext"]["routeKey"] = "GET /"
+    event.pop("body", None)
+    if body is not None:
+        event["body"] = body
+    event["headers"].pop("content-length", None)
+    signed = sign_event(
+        event,
+        secret_id=credentials.secret_id,
+        secret_key=credentials.secret_key,
+        signed_headers=("content-type", "host"),  # as the stock SDKs sign
+    )
+    return api.invoke("TencentCloudApi", signed)
+
+
+def test_get_takes_the_actions_with_their_parameters_in_the_query(api: Api, alice: Credentials) -> None:
+    created = response_of(get(api, alice, "CreateAccessKey", "Description=made%20by%20GET"))["AccessKey"]
+    listed = response_of(get(api, alice, "ListAccessKeys", ""))
+    last_used = response_of(
+        get(
+            api,
+            alice,
+            "GetSecurityLastUsed",
+            f"SecretIdList.0={created['AccessKeyId']}&SecretIdList.1={alice.secret_id}",
+        )
+    )
+    disabled = response_of(get(api, alice, "UpdateAccessKey", f"AccessKeyId={created['AccessKeyId']}&Status=Inactive"))
+    deleted = response_of(get(api, alice, "DeleteAccessKey", f"AccessKeyId={created['AccessKeyId']}"))
+
+    assert created["Description"] == "made by GET"
+    assert [key["AccessKeyId"] for key in listed["AccessKeys"]] == [alice.secret_id, created["AccessKeyId"]]
+    assert [row["SecretId"] for row in last_used["SecretIdLastUsedRows"]] == [created["AccessKeyId"], alice.secret_id]
+    assert "Error" not in disabled
+    assert "Error" not in deleted
+    records = records_of(api, alice)
+    assert [record["Action"] for record in records][:5] == [
+        "DeleteAccessKey",
+        "UpdateAccessKey",
+        "GetSecurityLastUsed",
+        "ListAccessKeys",
+        "CreateAccessKey",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "code"),
+    [
+        pytest.param("SecretIdList.1=AKID", None, "InvalidParameter", id="an-index-gap"),
+        pytest.param("SecretIdList.x=AKID", None, "InvalidParameter", id="not-an-index"),
+        pytest.param("SecretIdList=AKID&SecretIdList.0=AKID", None, "InvalidParameter", id="a-list-and-a-value"),
+        pytest.param("Limit=1", None, "UnknownParameter", id="an-unknown-parameter"),
+        pytest.param("", "{}", "InvalidParameter", id="a-body"),
+        pytest.param("a&&b", None, "InvalidParameter", id="not-pairs"),
+    ],
+)
+def test_a_malformed_get_is_refused_with_a_parameter_code(
+    api: Api, alice: Credentials, query: str, body: str | None, code: str
+) -> None:
+    action = "GetSecurityLastUsed" if "SecretIdList" in query else "ListAccessKeys"
+
+    assert error_of(get(api, alice, action, query, body=body))[0] == code
+
+
+def test_a_get_whose_query_was_changed_is_a_signature_failure(api: Api, alice: Credentials) -> None:
+    event_response = get(api, alice, "ListAccessKeys", "")
+    assert "Error" not in response_of(event_response)
+    event = http_event("TencentCloudApi/list-access-keys", query="TargetUin=100000000001")
+    event["requestContext"]["http"]["method"] = "GET"
+    event.pop("body", None)
+    signed = sign_event(event, secret_id=alice.secret_id, secret_key=alice.secret_key)
+    signed["rawQueryString"] = "TargetUin=100000000002"
+
+    assert error_of(api.invoke("TencentCloudApi", signed))[0] == "AuthFailure.SignatureFailure"

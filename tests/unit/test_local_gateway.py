@@ -87,7 +87,7 @@ def test_the_routes_are_template_yamls_http_api_events(gateway_routes: list) -> 
     }
 
     assert {(route.method, route.path, route.function.logical_id) for route in gateway_routes} == declared
-    assert len(declared) == 9  # six REST routes, Tencent Cloud API's POST /, the console page and its files
+    assert len(declared) == 10  # six REST routes, Tencent Cloud API's POST / and GET /, the console and its files
 
 
 @pytest.mark.parametrize("path", HTTP_EVENT_FILES, ids=lambda path: f"{path.parent.name}/{path.stem}")
@@ -165,7 +165,7 @@ def test_an_unknown_route_or_method_gets_api_gateways_404_without_calling_a_func
     called = []
     gateway = Gateway(gateway_routes, lambda *arguments: called.append(arguments))
 
-    for method, target in (("GET", "/"), ("POST", "/v1/access-keys/AKID"), ("GET", "/v1/access-keys/a/b")):
+    for method, target in (("PUT", "/"), ("POST", "/v1/access-keys/AKID"), ("GET", "/v1/access-keys/a/b")):
         response, function = gateway.handle(HttpRequest(method, target, [], b"", "127.0.0.1", 3000))
 
         assert (response.status, json.loads(response.body), function) == (404, {"message": "Not Found"}, "-")

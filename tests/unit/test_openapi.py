@@ -68,7 +68,7 @@ def resolve(node: Any) -> Any:
 
 # Tencent Cloud API 3.0 (`POST /`) is not a REST route: its contract is Tencent's (CAM 2019-01-16,
 # docs/api.md section 9), and Tencent's SDKs are its tests (tests/local/test_tencent_sdk.py).
-CLOUD_API_ROUTE = ("POST", "/")
+CLOUD_API_ROUTES = {("POST", "/"), ("GET", "/")}
 # The API Keys Management page is not part of the API either: static files, unsigned.
 CONSOLE_ROUTES = {("GET", "/console"), ("GET", "/console/{asset}")}
 
@@ -80,7 +80,7 @@ def template_routes() -> dict[Route, str]:
         for event in (function["Properties"].get("Events") or {}).values():
             if event["Type"] == "HttpApi":
                 route = (event["Properties"]["Method"].upper(), event["Properties"]["Path"])
-                if route == CLOUD_API_ROUTE or route in CONSOLE_ROUTES:
+                if route in CLOUD_API_ROUTES or route in CONSOLE_ROUTES:
                     continue
                 assert route not in routes, f"{route} is routed twice"
                 routes[route] = logical_id

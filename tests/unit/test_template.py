@@ -27,6 +27,8 @@ ROUTES = {
     # Tencent Cloud API 3.0: CAM's access-key actions, named by the X-TC-Action header.
     "TencentCloudApi": ("POST", "/"),
 }
+# The same function and actions with the parameters in the query (Tencent's reqMethod "GET").
+CLOUD_API_GET_ROUTE = {("GET", "/"): "TencentCloudApiFunction"}
 API_FUNCTIONS = [f"{operation}Function" for operation in ROUTES]
 # The API Keys Management page: static files, unsigned, no AWS call.
 CONSOLE_ROUTES = {("GET", "/console"), ("GET", "/console/{asset}")}
@@ -235,7 +237,7 @@ def test_each_contract_route_is_served_by_its_own_function_on_the_api() -> None:
             assert properties.get("PayloadFormatVersion") == "2.0", f"{name} {route}"
 
     expected = {route: f"{operation}Function" for operation, route in ROUTES.items()}
-    assert served == expected | dict.fromkeys(CONSOLE_ROUTES, "ConsoleFunction")
+    assert served == expected | CLOUD_API_GET_ROUTE | dict.fromkeys(CONSOLE_ROUTES, "ConsoleFunction")
 
 
 def test_the_console_function_holds_no_permission_at_all() -> None:

@@ -1,4 +1,5 @@
-"""Tencent Cloud API 3.0 for CAM's access-key actions: `POST /`, so that Tencent's SDKs work unchanged.
+"""Tencent Cloud API 3.0 for CAM's access-key actions: `POST /` (and `GET /`, the parameters in the
+query), so that Tencent's SDKs work unchanged.
 
 The caller names the action in `X-TC-Action` and CAM's version in `X-TC-Version`, signs with
 TC3-HMAC-SHA256 over the canonical URI `/` (the same verifier as the REST routes: the path is
@@ -23,6 +24,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from access_keys import keys, validation
 from access_keys.api import RESPONSE_HEADERS, ApiRequest, Dialect, Reply, handle
@@ -153,8 +155,44 @@ def dispatch(request: ApiRequest, caller: Caller) -> Reply:
         raise InvalidAction(
             f"The action {json.dumps(request.action)} does not exist. This service answers {', '.join(ACTIONS)}."
         )
-    document = request.input(allowed=action.allowed, required=action.required)
+    if request.method == "GET":
+        document = _query_document(request)
+        validation.fields(document, allowed=action.allowed, required=action.required)
+    else:
+        document = request.input(allowed=action.allowed, required=action.required)
     return Reply(200, action.run(document, caller))
+
+
+def _query_document(request: ApiRequest) -> dict[str, Any]:
+    """`GET /`'s parameters, as Tencent's SDKs flatten them into the query: `Description=ci`,
+    `SecretIdList.0=AKID...&SecretIdList.1=AKID...`. Read from the raw query, since API Gateway's
+    parsed parameters join repeated names with commas."""
+    if request.body.strip():
+        raise InvalidParameter("A GET request carries its parameters in the query string, not a body.")
+    try:
+        pairs = parse_qsl(request.query, keep_blank_values=True, strict_parsing=bool(request.query))
+    except ValueError:
+        raise InvalidParameter("The query string is not name=value pairs joined by &.") from None
+    document: dict[str, Any] = {}
+    lists: dict[str, dict[int, str]] = {}
+    for name, value in pairs:
+        base, dot, index = name.partition(".")
+        if dot:
+            if not index.isdecimal() or base in document:
+                raise InvalidParameter(f"The query parameter {json.dumps(name)} is not NAME or NAME.<index>.")
+            lists.setdefault(base, {})
+            if int(index) in lists[base]:
+                raise InvalidParameter(f"The query parameter {json.dumps(name)} is given twice.")
+            lists[base][int(index)] = value
+        elif name in document or name in lists:
+            raise InvalidParameter(f"The query parameter {json.dumps(name)} is given twice.")
+        else:
+            document[name] = value
+    for base, items in lists.items():
+        if sorted(items) != list(range(len(items))):
+            raise InvalidParameter(f"The indexes of {base} must run from 0 without a gap.")
+        document[base] = [items[index] for index in range(len(items))]
+    return document
 
 
 def _envelope(request: ApiRequest, response: dict[str, Any]) -> dict[str, Any]:
