@@ -321,3 +321,32 @@ def test_a_get_whose_query_was_changed_is_a_signature_failure(api: Api, alice: C
     signed["rawQueryString"] = "TargetUin=100000000002"
 
     assert error_of(api.invoke("TencentCloudApi", signed))[0] == "AuthFailure.SignatureFailure"
+
+
+@pytest.mark.parametrize("method", ["HmacSHA256", "HmacSHA1"])
+@pytest.mark.parametrize("sent", ["form-body", "query"])
+def test_a_v1_signature_is_told_that_tc3_is_required_and_counted_for_its_key(
+    api: Api, alice: Credentials, method: str, sent: str
+) -> None:
+    # What Tencent's SDKs send with signMethod HmacSHA1/HmacSHA256: the v1 parameters, no Authorization
+    v1 = (
+        f"Action=ListAccessKeys&Nonce=11886&Region=ap-guangzhou&SecretId={alice.secret_id}"
+        f"&SignatureMethod={method}&Timestamp={int(time.time())}&Version=2019-01-16&Signature=aGVsbG8%3D"
+    )
+    event = http_event(
+        "TencentCloudApi/list-access-keys",
+        body=v1 if sent == "form-body" else "",
+        query=v1 if sent == "query" else None,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    event["headers"].pop("authorization", None)
+    if sent == "query":
+        event["requestContext"]["http"]["method"] = "GET"
+        event.pop("body", None)
+
+    code, message = error_of(api.invoke("TencentCloudApi", event))
+
+    assert code == "AuthFailure.InvalidAuthorization"
+    assert "only TC3-HMAC-SHA256" in message
+    traces = api.call("ListAccessRecords/list", alice, secret_id=alice.secret_id).body
+    assert [(a["Count"], a["ErrorCode"]) for a in traces["FailedAttempts"]] == [(1, "AuthFailure.InvalidAuthorization")]

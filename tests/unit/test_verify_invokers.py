@@ -7,62 +7,21 @@ given parameter values, as CloudFormation would.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import pytest
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
+from sam_transform import evaluate, transformed
 
-from access_keys_tools.template import TEMPLATE_PATH, load_template
+from access_keys_tools.template import load_template
 
 VERIFIER = "VerifyRequestFunction"
 
 
-class _NoManagedPolicies:
-    def load(self) -> dict[str, str]:
-        return {}
-
-
-def transformed(accounts: str) -> dict[str, Any]:
-    """SAM's transform of template.yaml, code locations replaced as `sam package` replaces them."""
-    template = yaml_parse(TEMPLATE_PATH.read_text(encoding="utf-8"))
-    for name, resource in template["Resources"].items():
-        if resource["Type"] == "AWS::Serverless::Function":
-            resource["Properties"]["CodeUri"] = f"s3://artifacts/{name}.zip"
-        elif resource["Type"] == "AWS::Serverless::LayerVersion":
-            resource["Properties"]["ContentUri"] = f"s3://artifacts/{name}.zip"
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    return transform(template, {"PlatformServiceAccounts": accounts}, _NoManagedPolicies())
-
-
-def evaluate(node: Any, parameters: dict[str, str], conditions: dict[str, Any]) -> Any:
-    """The intrinsic functions these conditions and principals use, as CloudFormation evaluates them;
-    any other (GetAtt and the like) is left as it is."""
-    if not isinstance(node, dict) or len(node) != 1:
-        return node
-    ((function, argument),) = node.items()
-
-    def value(item: Any) -> Any:
-        return evaluate(item, parameters, conditions)
-
-    functions = {
-        "Ref": lambda: parameters.get(argument, node),
-        "Fn::Sub": lambda: re.sub(r"\$\{(\w+)\}", lambda match: parameters[match.group(1)], argument),
-        "Fn::Split": lambda: value(argument[1]).split(argument[0]),
-        "Fn::Select": lambda: value(argument[1])[argument[0]],
-        "Fn::Equals": lambda: value(argument[0]) == value(argument[1]),
-        "Fn::Not": lambda: not value(argument[0]),
-        "Condition": lambda: value(conditions[argument]),
-    }
-    return functions[function]() if function in functions else node
-
-
 def invokers(accounts: str, permission_type: str = "AWS::Lambda::Permission") -> list[tuple[str, Any]]:
     """(principal, what it may use) of every permission of this type CloudFormation would create."""
-    template = transformed(accounts)
     parameters = {"PlatformServiceAccounts": accounts}
+    template = transformed(parameters)
     conditions = template.get("Conditions", {})
     created = []
     for resource in template["Resources"].values():

@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from urllib.parse import parse_qsl
 
 from access_keys import key_material, signing
 from access_keys.dal import key_store, record_store
@@ -48,6 +49,15 @@ _SIGNATURE_USED_UNSIGNED_ACTION = (
 )
 
 
+# The v1 methods sign with the SecretKey itself on every request, which would have this service
+# keep and use the raw SecretKey per request; TC3 signs with a key derived per day and service.
+LEGACY_SIGNATURE = (
+    "This service accepts only TC3-HMAC-SHA256 signatures, in an Authorization header. The v1 methods "
+    "(SignatureMethod HmacSHA1 or HmacSHA256, with Nonce and Signature parameters) are not accepted: set "
+    "the SDK's signMethod to TC3-HMAC-SHA256, its default."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SignedRequest:
     """A request to this API's own routes, as received: what the signature covers. Header names
@@ -72,6 +82,18 @@ class SignedRequest:
     @property
     def carries_token(self) -> bool:
         return "x-tc-token" in self.headers
+
+    def legacy_signature(self) -> str | None:
+        """For a request signed with Tencent Cloud API's v1 methods (HmacSHA1, HmacSHA256: the
+        parameters `SignatureMethod`, `Nonce`, `Signature` in the query or a form body, no
+        Authorization header), the SecretId it names ("" if none); None for any other request."""
+        parameters = dict(parse_qsl(self.query, keep_blank_values=True))
+        if self.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            parameters.update(parse_qsl(self.body.decode("utf-8", "replace"), keep_blank_values=True))
+        if "Signature" not in parameters or not {"SignatureMethod", "Nonce"} & set(parameters):
+            return None
+        secret_id = parameters.get("SecretId", "")
+        return secret_id if signing.SECRET_ID_PATTERN.fullmatch(secret_id) else ""
 
     def accepts_service(self, service: str) -> bool:
         """`cam`, or the domain's first label: Tencent's Node.js SDK signs the endpoint's first
@@ -157,8 +179,12 @@ def authenticate(request: SignedRequest | HashedRequest, use: SignatureUse, *, n
     try:
         authorization = signing.parse_authorization(header)
     except InvalidAuthorization as malformed:
+        refusal: ServiceError = malformed
         claimed = signing.claimed_secret_id(header)
-        return Verdict(key_store.find_key(claimed) if claimed else None, signed=False, refusal=malformed)
+        legacy = request.legacy_signature() if not header and isinstance(request, SignedRequest) else None
+        if legacy is not None:
+            refusal, claimed = InvalidAuthorization(LEGACY_SIGNATURE), legacy or None
+        return Verdict(key_store.find_key(claimed) if claimed else None, signed=False, refusal=refusal)
     try:
         timestamp, canonical_hashes = _check_request(request, authorization, now=now)
     except ServiceError as refusal:
