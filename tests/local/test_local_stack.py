@@ -70,13 +70,13 @@ def test_every_route_of_the_template_answers_through_its_function(local_stack: L
         for event in function["Properties"].get("Events", {}).values()
         if event["Type"] == "HttpApi"
     }
-    # The six calls above, one per REST route; POST / is Tencent's SDK's (test_tencent_sdk.py), and
-    # the console page's two are the browser's (test_console.py).
-    assert routes == {*REST_ROUTES, ("POST", "/"), ("GET", "/console"), ("GET", "/console/{asset}")}
+    # The six calls above, one per REST route; POST / and GET / are Tencent's SDKs' (test_tencent_sdk.py,
+    # test_node_sdk.py), and the console page's two are the browser's (test_console.py).
+    assert routes == {*REST_ROUTES, ("POST", "/"), ("GET", "/"), ("GET", "/console"), ("GET", "/console/{asset}")}
 
 
 def test_a_route_that_does_not_exist_gets_api_gateways_404(local_stack: LocalStack) -> None:
-    for method, path in (("GET", "/"), ("GET", "/v1/access-keys/"), ("PUT", "/v1/access-keys"), ("GET", "/v2/x")):
+    for method, path in (("PUT", "/"), ("GET", "/v1/access-keys/"), ("PUT", "/v1/access-keys"), ("GET", "/v2/x")):
         status, headers, body = raw_request(local_stack.url + path, method)
 
         assert (status, json.loads(body)) == (404, {"message": "Not Found"}), (method, path)

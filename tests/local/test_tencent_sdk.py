@@ -1,18 +1,25 @@
-"""Tencent Cloud's own Python SDK, unmodified, against the local stack's `POST /` over HTTP.
+"""Tencent Cloud's own Python SDK, unmodified, against the local stack over HTTP.
 
-If `tencentcloud-sdk-python-cam` works against us with nothing changed but the endpoint, so do
-Tencent's SDKs in other languages and its CLI, which share the protocol. Responses are read
-through the SDK's own model classes; errors surface as its TencentCloudSDKException.
+`tencentcloud-sdk-python-cam` with nothing changed but the endpoint: the five actions and the
+refusals a user meets run with `reqMethod` POST (`POST /`, a JSON body) and GET (`GET /`, the
+parameters flattened into the query), at `127.0.0.1:<port>` and at the custom-domain style
+`cam.localhost:<port>`. The Python SDK signs the service `cam` from its client class whatever
+the endpoint. Responses are read through the SDK's own model classes; errors surface as its
+TencentCloudSDKException. The Node.js SDK has its own steps (test_node_sdk.py), and so has
+tccli (test_tccli.py): the languages' SDKs do not all sign or connect alike.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from types import SimpleNamespace
+from urllib.parse import urlsplit
 
 import pytest
 from conftest import LocalStack
@@ -43,13 +50,51 @@ def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def profile(local_stack: LocalStack) -> ClientProfile:
-    endpoint = local_stack.url.removeprefix("http://")
-    return ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, protocol="http"))
+@dataclass(frozen=True)
+class Via:
+    """How the SDK reaches the stack: its HttpProfile's reqMethod, and the endpoint's host."""
+
+    method: str = "POST"
+    host: str = "127.0.0.1"
 
 
-def cam(local_stack: LocalStack, secret_id: str, secret_key: str) -> cam_client.CamClient:
-    return cam_client.CamClient(Credential(secret_id, secret_key), REGION, profile(local_stack))
+CUSTOM_DOMAIN_STYLE = "cam.localhost"  # as a deployed API on its custom domain is reached: cam.<domain>
+DIRECT = Via()  # POST to 127.0.0.1:<port>, as the README's example
+VIAS = [Via(method, host) for host in ("127.0.0.1", CUSTOM_DOMAIN_STYLE) for method in ("POST", "GET")]
+
+
+def loopback_where_unresolved(monkeypatch: pytest.MonkeyPatch, hostname: str) -> None:
+    """`*.localhost` is loopback (RFC 6761) and resolves so through nss-myhostname or
+    systemd-resolved, but not through glibc with /etc/hosts alone, where `getent hosts
+    cam.localhost` prints nothing until /etc/hosts has `127.0.0.1 cam.localhost`. Only where the
+    system cannot resolve it, socket.getaddrinfo answers that one name with 127.0.0.1, for this
+    test alone (as steps.mjs's agent does for the Node SDK): the SDK's endpoint, Host header and
+    signature stay `cam.localhost:<port>`, and every other name resolves as before."""
+    try:
+        socket.getaddrinfo(hostname, None)
+    except socket.gaierror:
+        resolve = socket.getaddrinfo
+
+        def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+            return resolve("127.0.0.1" if host == hostname else host, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
+@pytest.fixture(params=VIAS, ids=lambda via: f"{via.method}-{via.host}")
+def via(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Via:
+    if request.param.host == CUSTOM_DOMAIN_STYLE:
+        loopback_where_unresolved(monkeypatch, CUSTOM_DOMAIN_STYLE)
+    return request.param
+
+
+def profile(local_stack: LocalStack, via: Via = DIRECT) -> ClientProfile:
+    endpoint = f"{via.host}:{urlsplit(local_stack.url).port}"
+    return ClientProfile(httpProfile=HttpProfile(endpoint=endpoint, protocol="http", reqMethod=via.method))
+
+
+def cam(local_stack: LocalStack, secret_id: str, secret_key: str, via: Via = DIRECT) -> cam_client.CamClient:
+    return cam_client.CamClient(Credential(secret_id, secret_key), REGION, profile(local_stack, via))
 
 
 def seen(response: AbstractModel) -> AbstractModel:
@@ -66,15 +111,15 @@ def sdk_error(call: object) -> TencentCloudSDKException:
 
 def next_second() -> None:
     """Wait for the next whole second. The stock SDK signs only content-type;host, so two calls
-    with the same body signed in the same second carry the same signature: a second state change,
-    or another action, would be refused as its replay (API.md, "Single use"). A call made after
-    this is signed in a later second than any call made before it."""
+    with the same parameters (body or query) signed in the same second carry the same signature:
+    a second state change, or another action, would be refused as its replay (API.md, "Single
+    use"). A call made after this is signed in a later second than any call made before it."""
     time.sleep(1 - time.time() % 1)
 
 
-def test_the_five_actions_work_through_tencents_cam_client(local_stack: LocalStack) -> None:
+def test_the_five_actions_work_through_tencents_cam_client(local_stack: LocalStack, via: Via) -> None:
     owner = local_stack.bootstrap(unique_uin(), "first")
-    client = cam(local_stack, owner.secret_id, owner._secret_key)
+    client = cam(local_stack, owner.secret_id, owner._secret_key, via)
 
     create = models.CreateAccessKeyRequest()
     create.Description = "made by the SDK"
@@ -83,7 +128,9 @@ def test_the_five_actions_work_through_tencents_cam_client(local_stack: LocalSta
     listed = seen(client.ListAccessKeys(models.ListAccessKeysRequest()))
     # The new pair signs for itself, through the same SDK.
     listed_by_new_key = seen(
-        cam(local_stack, new_key.AccessKeyId, new_key.SecretAccessKey).ListAccessKeys(models.ListAccessKeysRequest())
+        cam(local_stack, new_key.AccessKeyId, new_key.SecretAccessKey, via).ListAccessKeys(
+            models.ListAccessKeysRequest()
+        )
     )
     last_used = models.GetSecurityLastUsedRequest()
     last_used.SecretIdList = [owner.secret_id, new_key.AccessKeyId]
@@ -114,9 +161,9 @@ def test_the_five_actions_work_through_tencents_cam_client(local_stack: LocalSta
     assert [record["RequestId"] for record in records[1:3]] == [deleted.RequestId, updated.RequestId]
 
 
-def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack: LocalStack) -> None:
+def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack: LocalStack, via: Via) -> None:
     owner = local_stack.bootstrap(unique_uin(), "first")
-    client = cam(local_stack, owner.secret_id, owner._secret_key)
+    client = cam(local_stack, owner.secret_id, owner._secret_key, via)
     second = seen(client.CreateAccessKey(models.CreateAccessKeyRequest())).AccessKey
     update = models.UpdateAccessKeyRequest()
     update.AccessKeyId, update.Status = second.AccessKeyId, "Inactive"
@@ -125,10 +172,10 @@ def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack:
     unknown.AccessKeyId = "AKID" + "Z" * 32
 
     wrong_secret = sdk_error(
-        lambda: cam(local_stack, owner.secret_id, "x" * 32).ListAccessKeys(models.ListAccessKeysRequest())
+        lambda: cam(local_stack, owner.secret_id, "x" * 32, via).ListAccessKeys(models.ListAccessKeysRequest())
     )
     disabled = sdk_error(
-        lambda: cam(local_stack, second.AccessKeyId, second.SecretAccessKey).ListAccessKeys(
+        lambda: cam(local_stack, second.AccessKeyId, second.SecretAccessKey, via).ListAccessKeys(
             models.ListAccessKeysRequest()
         )
     )
@@ -137,12 +184,12 @@ def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack:
     client.UpdateAccessKey(update)  # still Inactive: the quota counts it
     over_limit = sdk_error(lambda: client.CreateAccessKey(models.CreateAccessKeyRequest()))
     not_found = sdk_error(lambda: client.DeleteAccessKey(unknown))
-    # X-TC-Version is not signed either: in the create's second, this body ({}) would carry the
-    # signature that create spent.
+    # X-TC-Version is not signed either: in the create's second, these parameters (none) would
+    # carry the signature that create spent.
     next_second()
     wrong_version = sdk_error(
         lambda: CommonClient(
-            "cam", "2017-03-12", Credential(owner.secret_id, owner._secret_key), REGION, profile(local_stack)
+            "cam", "2017-03-12", Credential(owner.secret_id, owner._secret_key), REGION, profile(local_stack, via)
         ).call_json("ListAccessKeys", {})
     )
 
@@ -161,14 +208,14 @@ def test_refusals_surface_as_the_sdks_exception_with_tencents_codes(local_stack:
     ]
 
 
-def test_the_sdks_common_client_gets_invalid_action_for_an_action_not_served(local_stack: LocalStack) -> None:
+def test_the_sdks_common_client_gets_invalid_action_for_an_action_not_served(local_stack: LocalStack, via: Via) -> None:
     owner = local_stack.bootstrap(unique_uin(), "first")
     common = CommonClient(
-        "cam", "2019-01-16", Credential(owner.secret_id, owner._secret_key), REGION, profile(local_stack)
+        "cam", "2019-01-16", Credential(owner.secret_id, owner._secret_key), REGION, profile(local_stack, via)
     )
 
     served = common.call_json("ListAccessKeys", {})
-    # Same body, unsigned action: in the same second, ListUsers would carry the signature that
+    # Same parameters, unsigned action: in the same second, ListUsers would carry the signature that
     # ListAccessKeys is bound to, and be refused as its replay (test below).
     next_second()
     refused = sdk_error(lambda: common.call_json("ListUsers", {}))
