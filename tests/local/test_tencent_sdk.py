@@ -310,6 +310,25 @@ def test_over_https_the_sdk_trusts_the_stacks_own_certificate_and_nothing_else(l
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted.message
 
 
+def test_over_https_the_stacks_certificate_also_names_cam_localhost(
+    local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The custom-domain style of endpoint over HTTPS: the certificate's names include cam.localhost
+    loopback_where_unresolved(monkeypatch, CUSTOM_DOMAIN_STYLE)
+    owner = local_stack.bootstrap(unique_uin(), "first")
+    port = local_stack.https_url.rsplit(":", 1)[1]
+    http = HttpProfile(
+        endpoint=f"{CUSTOM_DOMAIN_STYLE}:{port}", protocol="https", certification=str(names.TLS_DIR / "cert.pem")
+    )
+    client = cam_client.CamClient(
+        Credential(owner.secret_id, owner._secret_key), REGION, ClientProfile(httpProfile=http)
+    )
+
+    listed = client.ListAccessKeys(models.ListAccessKeysRequest())
+
+    assert [key.AccessKeyId for key in listed.AccessKeys] == [owner.secret_id]
+
+
 def test_the_readmes_example_runs_as_written(local_stack: LocalStack) -> None:
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     section = readme[readme.index("\n## Use Tencent Cloud's SDKs and CLI\n") :]

@@ -25,10 +25,19 @@ CERTIFICATE = "cert.pem"
 PRIVATE_KEY = "key.pem"
 
 
+# The names the stack answers on: cam.localhost as well, the custom-domain style of endpoint.
+_NAMES = (x509.DNSName("localhost"), x509.DNSName("cam.localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
+
+
 def _still_valid(certificate_path: Path) -> bool:
+    """Not about to expire, and for every name the stack answers on (a certificate made before
+    one was added is made again)."""
     try:
         certificate = x509.load_pem_x509_certificate(certificate_path.read_bytes())
-    except (OSError, ValueError):
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, x509.ExtensionNotFound):
+        return False
+    if set(names) != set(_NAMES):
         return False
     return certificate.not_valid_after_utc - datetime.datetime.now(datetime.UTC) > RENEW_WITHIN
 
@@ -56,7 +65,7 @@ def _generate(directory: Path) -> None:
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
         .add_extension(
-            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            x509.SubjectAlternativeName(list(_NAMES)),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
