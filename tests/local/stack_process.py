@@ -9,6 +9,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from access_keys_tools.template import PROJECT_ROOT
@@ -116,3 +117,31 @@ def stack_environment(**overrides: str) -> dict[str, str]:
     environment.setdefault("LAMBDA_PORT", str(free_port()))
     environment.setdefault("EXAMPLE_PORT", str(free_port()))
     return environment
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one README command did."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def shell_commands(block: str) -> list[str]:
+    """A README ```sh block's commands, comments and blank lines left out."""
+    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def run_shell(command: str, environment: dict[str, str]) -> Result:
+    """One README command, run by bash from the project's folder, as a reader would."""
+    completed = subprocess.run(  # noqa: S603 - the README's own commands
+        ["/bin/bash", "-c", command],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr)

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 from conftest import LocalStack
 from secret_ledger import LEDGER
-from stack_process import StackProcess, free_port, stack_environment, unique_uin
+from stack_process import Result, StackProcess, free_port, run_shell, shell_commands, stack_environment, unique_uin
 from tencentcloud.common import abstract_client
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.credential import Credential
@@ -238,13 +237,6 @@ def test_locally_the_parameters_are_the_stacks_own_layer_and_verifier() -> None:
 # ------------------------------------------------------------------------------ the quickstart
 
 
-@dataclass(frozen=True)
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-
 def quickstart() -> str:
     text = (EXAMPLES / "README.md").read_text(encoding="utf-8")
     return text[text.index("<!-- quickstart -->") : text.index("<!-- /quickstart -->")]
@@ -254,24 +246,6 @@ def blocks(section: str, language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", section, flags=re.DOTALL)
 
 
-def commands(block: str) -> list[str]:
-    """A ```sh block's commands, comments and blank lines left out."""
-    return [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
-
-
-def run(command: str, environment: dict[str, str]) -> Result:
-    completed = subprocess.run(  # noqa: S603 - the README's own commands
-        ["/bin/bash", "-c", command],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return Result(completed.returncode, completed.stdout, completed.stderr)
-
-
 def test_the_readme_shows_the_client_it_runs() -> None:
     (client,) = blocks(quickstart(), "python")
 
@@ -279,7 +253,7 @@ def test_the_readme_shows_the_client_it_runs() -> None:
 
 
 def test_the_example_quickstart_works_as_written_against_make_run(tmp_path: Path) -> None:
-    start_block, client_block = (commands(block) for block in blocks(quickstart(), "sh"))
+    start_block, client_block = (shell_commands(block) for block in blocks(quickstart(), "sh"))
     assert start_block == ["make run"]
     port, aws_port, example_port = free_port(), free_port(), free_port()
     stack = StackProcess(
@@ -353,7 +327,7 @@ def walk_the_quickstart(lines: list[str], aws_port: int, port: int, example_port
             continue
         # The README's --local means the default moto port; this stack's is another.
         to_run = command.replace(" --local ", f" --local {names.aws_url(aws_port)} ")
-        result = run(to_run, environment)
+        result = run_shell(to_run, environment)
         if command.startswith("access-keys create"):
             created = result
         check(result)
@@ -400,4 +374,4 @@ def test_the_main_readme_shows_the_same_example_quickstart() -> None:
 
     (shown,) = blocks(section, "sh")[:1]
     (tested,) = [block for block in blocks(quickstart(), "sh") if "admin create-key" in block]
-    assert commands(shown) == commands(tested)
+    assert shell_commands(shown) == shell_commands(tested)

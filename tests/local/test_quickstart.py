@@ -9,23 +9,15 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from stack_process import StackProcess, free_port, stack_environment
+from stack_process import Result, StackProcess, free_port, run_shell, shell_commands, stack_environment
 
 from access_keys_tools.template import PROJECT_ROOT
 
 SECRET_ID = re.compile(r"AKID[A-Za-z0-9]{32}")
 LAST_ACCESS_WITHIN_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
 
 
 def readme_section(title: str) -> str:
@@ -38,23 +30,7 @@ def readme_section(title: str) -> str:
 def shell_blocks(section: str) -> list[list[str]]:
     """The commands of each ```sh block, comments and blank lines left out."""
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL)
-    return [
-        [line.split("  #", 1)[0].strip() for line in block.splitlines() if line.strip() and not line.startswith("#")]
-        for block in blocks
-    ]
-
-
-def run(command: str, environment: dict[str, str]) -> Result:
-    completed = subprocess.run(  # noqa: S603 - the README's own commands
-        ["/bin/bash", "-c", command],
-        cwd=PROJECT_ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    return Result(completed.returncode, completed.stdout, completed.stderr)
+    return [shell_commands(block) for block in blocks]
 
 
 def run_answering(command: str, environment: dict[str, str], answer: str) -> Result:
@@ -156,11 +132,11 @@ def walk_the_quickstart(commands: list[str], banner: str, port: int, tmp_path: P
         elif command.startswith("access-keys get"):
             result = poll_last_access(to_run, environment)
         else:
-            result = run(to_run, environment)
+            result = run_shell(to_run, environment)
         results.setdefault(command, []).append(result)
         check(result)
 
-    listed = run("access-keys list --output json", environment)
+    listed = run_shell("access-keys list --output json", environment)
     assert bot is not None
     assert bot not in listed.stdout
     assert listed.stdout.count('"SecretId"') == 1
@@ -220,7 +196,7 @@ def check_records(result: Result) -> None:
 def poll_last_access(command: str, environment: dict[str, str]) -> Result:
     started = time.monotonic()
     while True:
-        result = run(command, environment)
+        result = run_shell(command, environment)
         if "never" not in result.stdout or time.monotonic() - started > 10:
             print(f"last access shown {time.monotonic() - started:.2f} s after the records call")
             return result
