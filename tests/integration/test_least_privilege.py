@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import sessions
 from botocore.client import BaseClient
 from figures import figure
 from harness import (
@@ -510,6 +511,26 @@ def drive_list_records(api: Api, cast: Cast) -> None:
     expect(forged_list, 401, "AuthFailure.SignatureFailure")
 
 
+def drive_list_activity(api: Api, cast: Cast) -> None:
+    key_material.forget_all()
+    expect(api.call("ListActivity/list", cast.alice), 200)  # cold
+    expect(api.call("ListActivity/list", cast.alice), 200)  # warm
+    expect(api.call("ListActivity/list", cast.disabled), 401, "AuthFailure.SecretIdNotFound")
+    expect(api.call("ListActivity/list", forged(cast.bob)), 401, "AuthFailure.SignatureFailure")
+
+
+def drive_sessions(api: Api) -> None:
+    """The session routes of the same functions: no key read, an activity entry for each change."""
+    owner = {"token_use": "id", "custom:uin": "100000000005", "email": "dave@example.com"}
+    made = expect(sessions.call(api, "CreateAccessKey", owner, body={}), 201).body["AccessKey"]["SecretId"]
+    expect(sessions.call(api, "ListAccessKeys", owner), 200)
+    expect(sessions.call(api, "GetAccessKey", owner, secret_id=made), 200)
+    expect(sessions.call(api, "ListAccessRecords", owner, secret_id=made), 200)
+    expect(sessions.call(api, "UpdateAccessKey", owner, secret_id=made, body={"Status": "Inactive"}), 200)
+    expect(sessions.call(api, "DeleteAccessKey", owner, secret_id=made), 200)
+    expect(sessions.call(api, "ListActivity", owner), 200)
+
+
 def cloud_api(api: Api, credentials: Credentials, event: str, params: dict[str, Any]) -> dict[str, Any]:
     """A Tencent Cloud API 3.0 call (`POST /`); its `Response` object."""
     signed = sign_event(
@@ -602,7 +623,8 @@ def drive_cleanup(cast: Cast) -> None:
 
     assert outcome["ran"] is True
     assert outcome["passCompleted"] is True
-    assert outcome["progress"]["deleted_keys_purged"] == 2  # alice's second key, and carol's (Tencent Cloud API)
+    # alice's second key, carol's (Tencent Cloud API) and dave's (a session)
+    assert outcome["progress"]["deleted_keys_purged"] == 3
     assert outcome["progress"]["deleted_key_records_deleted"] >= 1
     assert outcome["progress"]["expired_records_deleted"] == 3
     # Another run holds the lease: this one only tries to take it.
@@ -630,6 +652,8 @@ def used() -> dict[str, list[Use]]:
         drive_update(api, cast)
         drive_delete(api, cast)
         drive_list_records(api, cast)
+        drive_list_activity(api, cast)
+        drive_sessions(api)
         drive_tencent_cloud_api(api, cast)
         drive_console()
         drive_verify_request(cast)

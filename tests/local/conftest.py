@@ -57,6 +57,20 @@ class LocalStack:
         key = json.loads(output)["AccessKey"]
         return AccessKeysClient(key["SecretId"], key["SecretKey"], self.url)
 
+    def create_account(self, uin: str, email: str) -> dict:
+        """An account's sign-in, made as the banner says: `access-keys admin create-account --local`."""
+        output = subprocess.run(  # noqa: S603 - the project's own command
+            [ACCESS_KEYS, "admin", "create-account", "--local", self.aws_url, "--uin", uin, "--email", email]
+            + ["--output", "json"],
+            env=stack_environment(),
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+        return json.loads(output)
+
     def records_table(self) -> str:
         return names.table_name("AccessRecordsTable")
 

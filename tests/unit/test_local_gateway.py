@@ -18,6 +18,7 @@ from access_keys_tools.local.gateway import (
     HttpRequest,
     api_gateway_event,
     http_response,
+    jwt_authorizers,
     routes,
 )
 from access_keys_tools.local.invoke_api import InvokeApi
@@ -34,6 +35,8 @@ LOCAL_VALUES = {
     "SecretsKey.Arn": "arn:key",
     "LastAccessFailuresQueue.Arn": "arn:queue",
     "RecordLastAccessRole.Arn": "arn:role",
+    "AccountsUserPool": "us-east-1_pool",
+    "AccountsConsoleClient": "client-id",
 }
 HTTP_EVENT_FILES = sorted(
     path for path in EVENTS_DIR.glob("*/*.json") if "routeKey" in json.loads(path.read_text(encoding="utf-8"))
@@ -42,7 +45,7 @@ HTTP_EVENT_FILES = sorted(
 
 @pytest.fixture(scope="module")
 def gateway_routes() -> list:
-    return routes(function_specs(LOCAL_VALUES))
+    return routes(function_specs(LOCAL_VALUES), jwt_authorizers(LOCAL_VALUES, "http://127.0.0.1:9"))
 
 
 def request_like(event: dict[str, Any]) -> HttpRequest:
@@ -87,7 +90,14 @@ def test_the_routes_are_template_yamls_http_api_events(gateway_routes: list) -> 
     }
 
     assert {(route.method, route.path, route.function.logical_id) for route in gateway_routes} == declared
-    assert len(declared) == 10  # six REST routes, Tencent Cloud API's POST / and GET /, the console and its files
+    # Seven REST routes and the same seven for a session, Tencent Cloud API's POST / and GET /, the
+    # console and its files.
+    assert len(declared) == 18
+    authorized = {route.path for route in gateway_routes if route.authorizer is not None}
+    assert authorized == {route.path for route in gateway_routes if route.path.startswith("/v1/session/")}
+    assert {route.authorizer.issuer for route in gateway_routes if route.authorizer} == {
+        "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+    }
 
 
 @pytest.mark.parametrize("path", HTTP_EVENT_FILES, ids=lambda path: f"{path.parent.name}/{path.stem}")
@@ -97,6 +107,9 @@ def test_the_local_event_has_the_keys_and_shapes_of_the_stored_event(path, gatew
     route, parameters = route_for(gateway_routes, request.method, stored["rawPath"])
 
     local = api_gateway_event(route, parameters, request)
+    # What a JWT authorizer adds once it has checked the token (tests/unit/test_jwt_authorizer.py).
+    authorizer = stored["requestContext"].pop("authorizer", None)
+    assert (authorizer is not None) == (route.authorizer is not None)
 
     assert shape(local) == shape(stored)
     for field in ("version", "routeKey", "rawPath", "rawQueryString", "isBase64Encoded", "pathParameters", "body"):
@@ -265,7 +278,10 @@ def test_each_function_runs_with_the_environment_the_template_gives_it() -> None
         assert environment["_HANDLER"] == own["Handler"]
         assert environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == str(own.get("MemorySize", 512))
         for name, value in own.get("Environment", {}).get("Variables", {}).items():
-            assert environment[name] == value, (logical_id, name)
+            resolved = {"ACCOUNTS_USER_POOL_ID": "us-east-1_pool", "ACCOUNTS_CLIENT_ID": "client-id"}.get(name, value)
+            if name == "COGNITO_ENDPOINT":  # where the browser reaches Cognito: the local moto
+                resolved = "http://127.0.0.1:3001/"
+            assert environment[name] == resolved, (logical_id, name)
     assert function_specs(LOCAL_VALUES)["CleanupFunction"].timeout == 900
 
 

@@ -24,8 +24,15 @@ ROUTES = {
     "UpdateAccessKey": ("PATCH", "/v1/access-keys/{SecretId}"),
     "DeleteAccessKey": ("DELETE", "/v1/access-keys/{SecretId}"),
     "ListAccessRecords": ("GET", "/v1/access-keys/{SecretId}/access-records"),
+    "ListActivity": ("GET", "/v1/activity"),
     # Tencent Cloud API 3.0: CAM's access-key actions, named by the X-TC-Action header.
     "TencentCloudApi": ("POST", "/"),
+}
+# The same operations for a signed-in user's session, behind the JWT authorizer, on the same functions.
+SESSION_ROUTES = {
+    (method, path.replace("/v1/", "/v1/session/", 1)): f"{operation}Function"
+    for operation, (method, path) in ROUTES.items()
+    if path.startswith("/v1/")
 }
 # The same function and actions with the parameters in the query (Tencent's reqMethod "GET").
 CLOUD_API_GET_ROUTE = {("GET", "/"): "TencentCloudApiFunction"}
@@ -67,6 +74,11 @@ DYNAMODB_ACTIONS_NEEDED = {
     },
     "ListAccessRecordsFunction": {
         "KeysTable": {"dynamodb:GetItem"},
+        "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
+    },
+    "ListActivityFunction": {
+        "KeysTable": {"dynamodb:GetItem"},
+        # Its access record, a failed attempt's count, and the account's activity partition (Query).
         "AccessRecordsTable": {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
     },
     "TencentCloudApiFunction": {
@@ -237,7 +249,26 @@ def test_each_contract_route_is_served_by_its_own_function_on_the_api() -> None:
             assert properties.get("PayloadFormatVersion") == "2.0", f"{name} {route}"
 
     expected = {route: f"{operation}Function" for operation, route in ROUTES.items()}
-    assert served == expected | CLOUD_API_GET_ROUTE | dict.fromkeys(CONSOLE_ROUTES, "ConsoleFunction")
+    assert served == expected | SESSION_ROUTES | CLOUD_API_GET_ROUTE | dict.fromkeys(CONSOLE_ROUTES, "ConsoleFunction")
+
+
+def test_exactly_the_session_routes_have_the_jwt_authorizer_of_the_accounts_pool() -> None:
+    authorized = set()
+    for function in functions().values():
+        for event in function["Properties"].get("Events", {}).values():
+            properties = event["Properties"]
+            if event["Type"] == "HttpApi" and "Auth" in properties:
+                assert properties["Auth"] == {"Authorizer": "AccountSession"}
+                authorized.add((properties["Method"].upper(), properties["Path"]))
+    assert authorized == set(SESSION_ROUTES)
+    api = load_template()["Resources"]["AccessKeysApi"]["Properties"]
+    assert "DefaultAuthorizer" not in api["Auth"]  # the signed routes are authenticated by their signature
+    configuration = api["Auth"]["Authorizers"]["AccountSession"]
+    assert configuration["IdentitySource"] == "$request.header.Authorization"
+    assert configuration["JwtConfiguration"] == {
+        "issuer": {"Fn::Sub": "https://cognito-idp.${AWS::Region}.amazonaws.com/${AccountsUserPool}"},
+        "audience": [{"Ref": "AccountsConsoleClient"}],
+    }
 
 
 def test_the_console_function_holds_no_permission_at_all() -> None:

@@ -3,7 +3,7 @@
 Client commands, signed with a key (see `access-keys --help`):
 
     access-keys create [--description D] [--save-profile NAME]
-    access-keys list | get ID | disable ID | enable ID | delete ID [--yes] | records ID
+    access-keys list | get ID | disable ID | enable ID | delete ID [--yes] | records ID | activity
     access-keys configure [--profile NAME]
 
 They take the key from ACCESS_KEYS_SECRET_ID / ACCESS_KEYS_SECRET_KEY, or from a profile file
@@ -14,14 +14,19 @@ message on stderr and exits 1; a usage error exits 2. Text from the API reaches 
 through `terminal_text` (tables, details, error messages) or `terminal_json`: a User-Agent in an
 access record is chosen by whoever sent the request, and a SecretId is public.
 
-Operator commands, with AWS credentials rather than a key:
+Operator commands, with AWS credentials rather than a key (access_keys_tools.admin):
 
-    access-keys admin create-key --uin UIN [--description D] [--local [URL]] [--save-profile NAME]
+    access-keys admin create-account --uin UIN --email EMAIL     the account's sign-in, temporary password shown once
+    access-keys admin create-key --uin UIN [--description D] [--save-profile NAME]
+    access-keys admin list-keys --uin UIN
+    access-keys admin disable-key ID | enable-key ID | delete-key ID
+    access-keys admin activity --uin UIN
 
-makes an account's first key, which cannot be made with a key, by calling the same service code
-as CreateAccessKey against the tables and KMS key named by the functions' environment variables
-(KEYS_TABLE_NAME, RECORDS_TABLE_NAME, SECRETS_KMS_KEY_ID, AWS_REGION, AWS_ENDPOINT_URL), or the
-local stack's with `--local`. It prints the create response's JSON on stdout.
+call the same service code as the API against the tables, KMS key and user pool named by the
+functions' environment variables (KEYS_TABLE_NAME, RECORDS_TABLE_NAME, SECRETS_KMS_KEY_ID,
+ACCOUNTS_USER_POOL_ID, AWS_REGION, AWS_ENDPOINT_URL), or the local stack's with `--local [URL]`.
+Each is audited: an entry in the account's activity, a log line on stderr, a metric.
+`create-key` prints the create response's JSON on stdout.
 
     access-keys events sign events/<Operation>/<case>.json --secret-id AKID... [--timestamp T]
 
@@ -107,26 +112,61 @@ def _parser() -> argparse.ArgumentParser:
     delete = command("delete", "delete a disabled key, for good")
     delete.add_argument("secret_id", metavar="ID", help="the key's SecretId")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    command(
+        "activity",
+        "show your account's activity (what was done in the console and by operators), the latest 50 of 90 days",
+    )
     command("configure", "save a key (and optionally an endpoint) as a profile, prompting for the SecretKey")
 
     admin = commands.add_parser("admin", help="operator actions that need AWS credentials, not a key")
     admin_commands = admin.add_subparsers(dest="admin_command", required=True, metavar="ACTION")
-    admin_create = admin_commands.add_parser(
+
+    def admin_command(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        sub = admin_commands.add_parser(name, help=help_text, description=description)
+        sub.add_argument(
+            "--local",
+            nargs="?",
+            const=names.aws_url(),
+            metavar="URL",
+            help=f"use the local stack of `make run` (its moto at URL, default {names.aws_url()}) "
+            "instead of the environment's tables, KMS key and user pool",
+        )
+        sub.add_argument(
+            "--output", choices=("table", "json"), default=argparse.SUPPRESS, help="table (default) or json"
+        )
+        return sub
+
+    uin_help = "the account: 1 to 64 letters, digits, '-' or '_'"
+    account = admin_command(
+        "create-account",
+        "create an account's sign-in (a user of the accounts' user pool)",
+        "Create the sign-in of an account: a Cognito user with its Uin, and a temporary password, shown once, "
+        "that the owner replaces at the first sign-in to the console (setting up TOTP when MFA is on).",
+    )
+    account.add_argument("--uin", required=True, help=uin_help)
+    account.add_argument("--email", required=True, help="the owner's email address, with which they sign in")
+    admin_create = admin_command(
         "create-key",
-        help="create an access key for an account (its first key, typically)",
-        description="Create an access key for an account and print it, SecretKey included, once.",
+        "create an access key for an account",
+        "Create an access key for an account and print it, SecretKey included, once.",
     )
-    admin_create.add_argument("--uin", required=True, help="the owning account: 1 to 64 letters, digits, '-' or '_'")
+    admin_create.add_argument("--uin", required=True, help=uin_help)
     admin_create.add_argument("--description", default="", help=DESCRIPTION_HELP)
-    admin_create.add_argument(
-        "--local",
-        nargs="?",
-        const=names.aws_url(),
-        metavar="URL",
-        help=f"use the local stack of `make run` (its moto at URL, default {names.aws_url()}) "
-        "instead of the environment's tables and KMS key",
-    )
     admin_create.add_argument("--save-profile", metavar="NAME", help=SAVE_PROFILE_HELP)
+    admin_command("list-keys", "list an account's keys", "List an account's keys, oldest first.").add_argument(
+        "--uin", required=True, help=uin_help
+    )
+    for name, help_text in (
+        ("disable-key", "disable a key at once, for any account (a reported leak)"),
+        ("enable-key", "enable a disabled key again"),
+        ("delete-key", "delete a disabled key, for good"),
+    ):
+        admin_command(name, help_text, help_text[0].upper() + help_text[1:] + ".").add_argument(
+            "secret_id", metavar="ID", help="the key's SecretId"
+        )
+    admin_command(
+        "activity", "show an account's activity", "Show an account's activity: the latest 50 entries of 90 days."
+    ).add_argument("--uin", required=True, help=uin_help)
 
     events = commands.add_parser("events", help="work with the stored events of events/")
     events_commands = events.add_subparsers(dest="events_command", required=True, metavar="ACTION")
@@ -354,6 +394,8 @@ def _client_command(arguments: argparse.Namespace) -> int:
         status = "Inactive" if command == "disable" else "Active"
         document = client.update_access_key(arguments.secret_id, status)
         _print(arguments, document, lambda d: _key_details(d["AccessKey"]))
+    elif command == "activity":
+        _print(arguments, client.list_activity(), lambda d: _activity_rows(d["Activity"]))
     else:  # records
         document = client.list_access_records(arguments.secret_id)
         _print(arguments, document, _access_records)
@@ -380,7 +422,33 @@ def _caused_by(error: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _admin_create_key(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
+def _activity_rows(entries: list[dict[str, Any]]) -> str:
+    if not entries:
+        return "No activity in the past 90 days."
+    rows = [
+        [
+            _time(entry["Time"]),
+            entry["Actor"],
+            entry["Action"],
+            entry.get("SecretId") or "-",
+            entry["Result"],
+            entry.get("ErrorCode") or "-",
+            entry.get("SourceIp") or "-",
+        ]
+        for entry in entries
+    ]
+    return _table(rows, ["Time (UTC)", "Who", "Action", "SecretId", "Result", "Error", "Source IP"])
+
+
+def _account_details(account: dict[str, Any]) -> str:
+    return (
+        f"Account {terminal_text(account['Uin'])}: sign-in created for {terminal_text(account['Email'])}.\n"
+        f"Temporary password (shown once; the first sign-in replaces it): {account['TemporaryPassword']}\n"
+        "Sign in to the console with the email and this password."
+    )
+
+
+def _admin(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> int:
     if arguments.local is not None:
         os.environ.update(names.service_environment(arguments.local.rstrip("/")))
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "access-keys")  # as the functions' logs say
@@ -388,36 +456,59 @@ def _admin_create_key(parser: argparse.ArgumentParser, arguments: argparse.Names
     from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
     from pynamodb.exceptions import PynamoDBException
 
-    from access_keys import keys, validation
     from access_keys.config import ConfigurationError
     from access_keys.errors import InvalidParameter, InvalidParameterValue, ServiceError
     from access_keys.observability import logger
+    from access_keys_tools import admin
 
     logger.registered_handler.setStream(_StandardError())
     try:
-        validation.uin(arguments.uin)
-        validation.description(arguments.description)
+        if arguments.local is not None and arguments.admin_command == "create-account":
+            os.environ["ACCOUNTS_USER_POOL_ID"] = names.local_user_pool_id(arguments.local.rstrip("/"))
+        return _run_admin(arguments, admin)
     except (InvalidParameter, InvalidParameterValue) as error:
         parser.error(error.message)
-    try:
-        created = keys.create_access_key(arguments.uin, arguments.description)
     except ConfigurationError as error:
         print(f"access-keys: {error}; set it as the deployed functions do, or use --local.", file=sys.stderr)
-        return EXIT_FAILED
     except ServiceError as error:
-        print(f"access-keys: {error.code}: {error.message}", file=sys.stderr)
-        return EXIT_FAILED
+        print(terminal_text(f"access-keys: {error.code}: {error.message}"), file=sys.stderr)
+    except (admin.AuditNotWritten, LookupError) as error:
+        print(terminal_text(f"access-keys: {error}"), file=sys.stderr)
     except (BotoCoreError, ClientError, PynamoDBException) as error:
         if arguments.local is not None and _caused_by(error, EndpointConnectionError):
             print(
                 f"access-keys: no local stack answers at {arguments.local}: start it with `make run`", file=sys.stderr
             )
         else:
-            print(f"access-keys: the AWS call failed: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    print(json.dumps({"AccessKey": created.to_json()}, indent=2))
-    if arguments.save_profile:
-        _save_profile(arguments.save_profile, created.key.secret_id, created.secret_key)
+            print(terminal_text(f"access-keys: the AWS call failed: {error}"), file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _run_admin(arguments: argparse.Namespace, admin: Any) -> int:
+    from access_keys.domain import Status
+
+    command = arguments.admin_command
+    if command == "create-key":
+        created = admin.create_key(arguments.uin, arguments.description)
+        print(json.dumps({"AccessKey": created.to_json()}, indent=2))
+        if arguments.save_profile:
+            _save_profile(arguments.save_profile, created.key.secret_id, created.secret_key)
+    elif command == "create-account":
+        _print(arguments, admin.create_account(arguments.uin, arguments.email).to_json(), _account_details)
+    elif command == "list-keys":
+        document = {"AccessKeys": [key.to_json() for key in admin.list_keys(arguments.uin)]}
+        _print(arguments, document, lambda d: _key_rows(d["AccessKeys"]))
+    elif command in ("disable-key", "enable-key"):
+        status = Status.INACTIVE if command == "disable-key" else Status.ACTIVE
+        key = admin.set_key_status(arguments.secret_id, status)
+        _print(arguments, {"AccessKey": key.to_json()}, lambda d: _key_details(d["AccessKey"]))
+    elif command == "delete-key":
+        uin = admin.delete_key(arguments.secret_id)
+        document = {"SecretId": arguments.secret_id, "Uin": uin}
+        _print(arguments, document, lambda d: f"Deleted {d['SecretId']} of account {terminal_text(d['Uin'])}.")
+    else:  # activity
+        document = {"Activity": [entry.to_json() for entry in admin.list_activity(arguments.uin)]}
+        _print(arguments, document, lambda d: _activity_rows(d["Activity"]))
     return 0
 
 
@@ -453,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from access_keys_tools.profiles import ProfileError
 
     commands: dict[str, Callable[[], int]] = {
-        "admin": lambda: _admin_create_key(parser, arguments),
+        "admin": lambda: _admin(parser, arguments),
         "events": lambda: _sign_event(parser, arguments),
         "create": lambda: _create(arguments),
         "delete": lambda: _delete(arguments),

@@ -105,6 +105,9 @@ class AccessKeysClient:
     def list_access_records(self, secret_id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/access-keys/{_segment(secret_id)}/access-records")
 
+    def list_activity(self) -> dict[str, Any]:
+        return self.request("GET", "/v1/activity")
+
     def call_action(self, action: str, document: dict[str, Any], version: str = CAM_VERSION) -> dict[str, Any]:
         """One Tencent Cloud API 3.0 call: its `Response` object, else ApiError with Tencent's code."""
         body = json.dumps(document).encode("utf-8")

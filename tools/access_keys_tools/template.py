@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -80,11 +81,43 @@ class UnresolvableError(ValueError):
     """A template value names something a local run cannot provide."""
 
 
+def condition_values(parameters: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, bool]:
+    """Each of the template's Conditions, evaluated as CloudFormation would for these parameters
+    (the others at their defaults), keyed `Condition:<Name>` for `resolve`'s Fn::If."""
+    template = template or load_template()
+    values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    values.update({name: str(value) for name, value in parameters.items()})
+    conditions = template.get("Conditions", {})
+
+    def evaluate(node: Any) -> Any:
+        if not isinstance(node, dict) or len(node) != 1:
+            return node
+        ((function, argument),) = node.items()
+        functions: dict[str, Callable[[], Any]] = {
+            "Ref": lambda: values[argument],
+            "Condition": lambda: evaluate(conditions[argument]),
+            "Fn::Condition": lambda: evaluate(conditions[argument]),
+            "Fn::Equals": lambda: evaluate(argument[0]) == evaluate(argument[1]),
+            "Fn::Not": lambda: not evaluate(argument[0]),
+            "Fn::And": lambda: all(evaluate(item) for item in argument),
+            "Fn::Or": lambda: any(evaluate(item) for item in argument),
+            "Fn::Select": lambda: evaluate(argument[1])[int(argument[0])],
+            "Fn::Split": lambda: evaluate(argument[1]).split(argument[0]),
+            "Fn::Sub": lambda: re.sub(r"\$\{(\w+)\}", lambda match: values[match.group(1)], argument),
+        }
+        if function not in functions:
+            raise UnresolvableError(f"{function} is not supported in a condition here")
+        return functions[function]()
+
+    return {f"Condition:{name}": bool(evaluate(condition)) for name, condition in conditions.items()}
+
+
 def resolve(value: Any, lookup: dict[str, Any]) -> Any:
-    """`value` with its intrinsics (Ref, Fn::GetAtt, Fn::Sub) replaced through `lookup`.
+    """`value` with its intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::If) replaced through `lookup`.
 
     `lookup` maps `Name` (a Ref) and `Name.Attribute` (a GetAtt) to values; pseudo parameters
-    such as `AWS::StackName` are looked up by their own name.
+    such as `AWS::StackName` are looked up by their own name, and conditions as `Condition:<Name>`
+    (`condition_values`).
     """
     if isinstance(value, list):
         return [resolve(item, lookup) for item in value]
@@ -92,17 +125,32 @@ def resolve(value: Any, lookup: dict[str, Any]) -> Any:
         return value
     if len(value) == 1:
         ((name, argument),) = value.items()
-        if name == "Ref":
-            return _look_up(lookup, argument)
-        if name == "Fn::GetAtt":
-            return _look_up(lookup, ".".join(argument) if isinstance(argument, list) else argument)
-        if name == "Fn::Sub":
-            if not isinstance(argument, str):
-                raise UnresolvableError(f"Fn::Sub with a variable map is not supported: {argument!r}")
-            return re.sub(r"\$\{([^}!][^}]*)\}", lambda match: str(_look_up(lookup, match.group(1))), argument)
+        if name in _INTRINSICS:
+            return _INTRINSICS[name](argument, lookup)
         if name.startswith("Fn::"):
             raise UnresolvableError(f"{name} is not supported here")
     return {key: resolve(item, lookup) for key, item in value.items()}
+
+
+def _sub(argument: Any, lookup: dict[str, Any]) -> str:
+    if not isinstance(argument, str):
+        raise UnresolvableError(f"Fn::Sub with a variable map is not supported: {argument!r}")
+    return re.sub(r"\$\{([^}!][^}]*)\}", lambda match: str(_look_up(lookup, match.group(1))), argument)
+
+
+def _if(argument: Any, lookup: dict[str, Any]) -> Any:
+    condition, if_true, if_false = argument
+    return resolve(if_true if _look_up(lookup, f"Condition:{condition}") else if_false, lookup)
+
+
+_INTRINSICS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    "Ref": lambda argument, lookup: _look_up(lookup, argument),
+    "Fn::GetAtt": lambda argument, lookup: _look_up(
+        lookup, ".".join(argument) if isinstance(argument, list) else argument
+    ),
+    "Fn::Sub": _sub,
+    "Fn::If": _if,
+}
 
 
 def _look_up(lookup: dict[str, Any], name: str) -> Any:

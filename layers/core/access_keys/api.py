@@ -4,6 +4,10 @@ The order of checks is the contract's: body size, then authentication, then the 
 own input and rules. Every request that names an existing key leaves one trace for its owner,
 whatever its outcome: an access record when it is proven signed with the key's SecretKey, a
 failed attempt's count otherwise. Errors become responses here and nowhere else.
+
+Each operation also answers a session route (`/v1/session/...`), for a user signed in to the
+account: API Gateway's JWT authorizer has checked the ID token, the operation runs for the account
+it names, and a change goes to the account's activity instead of a key's records.
 """
 
 from __future__ import annotations
@@ -20,14 +24,15 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from access_keys import authentication, records, validation
+from access_keys import activity, authentication, records, validation
 from access_keys.clock import now_ms
-from access_keys.domain import OWN_SERVICE, STATE_CHANGING_ACTIONS, AccessKey, Caller
+from access_keys.domain import OWN_SERVICE, STATE_CHANGING_ACTIONS, AccessKey, AccountActor, Principal
 from access_keys.errors import (
     InternalError,
     InvalidParameter,
     RequestSizeLimitExceeded,
     ServiceError,
+    TokenFailure,
     UnknownParameter,
 )
 from access_keys.observability import logger, metrics
@@ -35,6 +40,8 @@ from access_keys.observability import logger, metrics
 MAX_BODY_BYTES = 64 * 1024
 # On every answer: a response may hold a SecretKey (the create), and none is worth keeping.
 RESPONSE_HEADERS = {"Content-Type": "application/json", "Cache-Control": "no-store"}
+# The routes a signed-in user's session calls, behind the HTTP API's JWT authorizer (template.yaml).
+SESSION_PATH_PREFIX = "/v1/session/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +130,7 @@ class Reply:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-Operation = Callable[[ApiRequest, Caller], Reply]
+Operation = Callable[[ApiRequest, Principal], Reply]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +186,10 @@ def endpoint(action: str) -> Callable[[Operation], Callable[[Mapping[str, Any], 
     def decorate(operation: Operation) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
         @functools.wraps(operation)
         def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-            return handle(ApiRequest.from_event(event, action), operation)
+            request = ApiRequest.from_event(event, action)
+            if is_session_route(event):
+                return handle_session(request, operation, session_claims(event))
+            return handle(request, operation)
 
         return handler
 
@@ -271,3 +281,81 @@ def _refuse(request: ApiRequest, error: ServiceError, dialect: Dialect) -> dict[
     ) as metric:
         metric.add_dimension(name="ErrorCode", value=code)
     return dialect.failure(request, error, code)
+
+
+# ---------------------------------------------------------------------------------- sessions
+
+
+def is_session_route(event: Mapping[str, Any]) -> bool:
+    """Whether API Gateway matched a session route: its route key, which no caller can set."""
+    route_key = str((event.get("requestContext") or {}).get("routeKey") or event.get("routeKey") or "")
+    return route_key.partition(" ")[2].startswith(SESSION_PATH_PREFIX)
+
+
+def session_claims(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The claims API Gateway's JWT authorizer verified, or none (a route deployed without it)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    claims = (authorizer.get("jwt") or {}).get("claims")
+    return claims if isinstance(claims, Mapping) else {}
+
+
+def session_actor(claims: Mapping[str, Any], *, now: float) -> AccountActor:
+    """The account a session's ID token names, and who in it is signed in.
+
+    The JWT authorizer has checked the token's signature, issuer, audience and expiry before the
+    function runs; it cannot tell an ID token from an access token of the same client, which
+    names no Uin, so the token's use is checked here. No claims at all means the route has no
+    authorizer: refused, never served as some account.
+    """
+    if claims.get("token_use") != "id":
+        raise TokenFailure("A session route takes the ID token of a sign-in, as `Authorization: Bearer <token>`.")
+    try:
+        uin = validation.uin(claims.get("custom:uin"))
+    except ServiceError:
+        raise TokenFailure("This sign-in names no account: the user has no Uin.") from None
+    user = claims.get("email") or claims.get("cognito:username") or claims.get("sub")
+    if not isinstance(user, str) or not user:
+        raise TokenFailure("This sign-in names no user.")
+    return AccountActor(uin=uin, actor=f"user:{user}", signed_at=int(now))
+
+
+def handle_session(request: ApiRequest, operation: Operation, claims: Mapping[str, Any]) -> dict[str, Any]:
+    """Run `operation` for the signed-in account; record a change in the account's activity."""
+    metrics.add_dimension(name="Action", value=request.action)
+    metrics.add_metric(name="SessionRequests", unit=MetricUnit.Count, value=1)
+    if len(request.body) > MAX_BODY_BYTES:
+        return _refuse(request, RequestSizeLimitExceeded(f"The body is over {MAX_BODY_BYTES} bytes."), REST)
+    actor: AccountActor | None = None
+    reply: Reply | None = None
+    error: ServiceError | None = None
+    try:
+        actor = session_actor(claims, now=time.time())
+        reply = operation(request, actor)
+        response = REST.success(request, reply)
+    except ServiceError as raised:
+        error = raised
+    except Exception:
+        logger.exception("unexpected failure", extra={"action": request.action})
+        error = InternalError()
+    if error is not None:
+        response = _refuse(request, error, REST)
+    if actor is not None and request.action in STATE_CHANGING_ACTIONS:
+        activity.record(
+            actor,
+            action=request.action,
+            secret_id=_key_acted_on(request, reply),
+            source_ip=request.source_ip,
+            request_id=request.request_id,
+            error_code=error.code if error else None,
+        )
+    return response
+
+
+def _key_acted_on(request: ApiRequest, reply: Reply | None) -> str | None:
+    """The key a change named in its path, or the one a create made; None for one that names none."""
+    try:
+        return validation.secret_id(request.path_parameters.get("SecretId"))
+    except ServiceError:
+        pass
+    created = reply.body.get("AccessKey") if reply is not None else None
+    return created.get("SecretId") if isinstance(created, dict) else None

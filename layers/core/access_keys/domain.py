@@ -17,6 +17,9 @@ STATE_CHANGING_ACTIONS = frozenset({"CreateAccessKey", "UpdateAccessKey", "Delet
 OWN_SERVICE = "cam"
 # A key not used for this long is reported as unused, as AWS IAM Access Analyzer reports them.
 UNUSED_AFTER_DAYS = 90
+# An account's activity (what its signed-in users and the operators did) is kept and shown like this.
+ACTIVITY_RETENTION_DAYS = 90
+ACTIVITY_SHOWN = 50
 
 
 class Status(StrEnum):
@@ -68,6 +71,54 @@ class Caller:
     @property
     def secret_id(self) -> str:
         return self.key.secret_id
+
+
+@dataclass(frozen=True, slots=True)
+class AccountActor:
+    """Someone acting for an account without one of its keys: a user signed in to the account (the
+    console's session), or an operator with the stack's AWS credentials. What they do is recorded in
+    the account's activity, not in a key's access records: no key signed it.
+
+    It stands where a `Caller` does in `keys` and `records`, so every rule is the same for both.
+    `signed_at` is the server's second, which orders its status changes among signed ones.
+    """
+
+    uin: str
+    actor: str  # who, as the activity shows it: "user:<email>" or "operator:<AWS principal ARN>"
+    signed_at: int
+    key: None = None
+    secret_id: None = None
+
+
+# Whoever a request's operation runs for: a verified key, or a signed-in user or operator.
+Principal = Caller | AccountActor
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityEntry:
+    """One thing done to an account by a signed-in user or an operator, whatever its outcome."""
+
+    uin: str
+    time: int
+    actor: str
+    action: str
+    secret_id: str | None
+    source_ip: str
+    result: Result
+    error_code: str | None
+    request_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Time": format_time(self.time),
+            "Actor": self.actor,
+            "Action": self.action,
+            "SecretId": self.secret_id,
+            "SourceIp": self.source_ip,
+            "Result": str(self.result),
+            "ErrorCode": self.error_code,
+            "RequestId": self.request_id,
+        }
 
 
 @dataclass(frozen=True, slots=True)

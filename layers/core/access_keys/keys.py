@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from access_keys import key_material, validation
 from access_keys.clock import now_ms
 from access_keys.dal import key_store
-from access_keys.domain import MAX_KEYS_PER_ACCOUNT, AccessKey, Caller, Status
+from access_keys.domain import MAX_KEYS_PER_ACCOUNT, AccessKey, Principal, Status
 from access_keys.errors import AccessKeyActive, AccessKeyNotFound, InternalError, SignatureExpire
 from access_keys.observability import logger, metrics
 
@@ -62,17 +62,17 @@ def create_access_key(uin: str, description: str = "") -> CreatedKey:
     return CreatedKey(key=key, secret_key=secret_key)
 
 
-def list_access_keys(caller: Caller) -> list[AccessKey]:
+def list_access_keys(caller: Principal) -> list[AccessKey]:
     return key_store.list_keys(caller.uin)
 
 
-def owned_key(caller: Caller, secret_id: str) -> AccessKey:
+def owned_key(caller: Principal, secret_id: str) -> AccessKey:
     """The key `secret_id` if the caller's account owns it.
 
     Another account's key is reported exactly like a missing one, so that no caller
     learns whether a SecretId exists.
     """
-    if secret_id == caller.secret_id:
+    if caller.key is not None and secret_id == caller.key.secret_id:
         return caller.key  # already read, consistently, to verify this very request
     stored = key_store.get_key(secret_id)
     if stored is None or stored.key.uin != caller.uin:
@@ -80,11 +80,11 @@ def owned_key(caller: Caller, secret_id: str) -> AccessKey:
     return stored.key
 
 
-def get_access_key(caller: Caller, secret_id: str) -> AccessKey:
+def get_access_key(caller: Principal, secret_id: str) -> AccessKey:
     return owned_key(caller, secret_id)
 
 
-def update_access_key(caller: Caller, secret_id: str, status: Status) -> AccessKey:
+def update_access_key(caller: Principal, secret_id: str, status: Status) -> AccessKey:
     """Set the key's status, unless the request was signed before the key's last status change.
 
     Status changes are ordered by when they were signed (whole seconds; the same second is not
@@ -103,7 +103,7 @@ def update_access_key(caller: Caller, secret_id: str, status: Status) -> AccessK
     return key
 
 
-def delete_access_key(caller: Caller, secret_id: str) -> None:
+def delete_access_key(caller: Principal, secret_id: str) -> None:
     """Delete an Inactive key for good; an Active one must be disabled first."""
     for _ in range(_DELETE_ATTEMPTS):
         key = owned_key(caller, secret_id)  # AccessKeyNotFound once it is gone

@@ -20,8 +20,8 @@ from access_keys.domain import (
     RECORDS_SHOWN,
     AccessKey,
     AccessRecord,
-    Caller,
     FailedAttempts,
+    Principal,
     Result,
 )
 
@@ -108,7 +108,7 @@ def count_failed_attempt(key: AccessKey, *, error_code: str, source_ip: str, use
     )
 
 
-def list_access_records(caller: Caller, secret_id: str) -> Traces:
+def list_access_records(caller: Principal, secret_id: str) -> Traces:
     """The latest 20 of each list of the past 90 days, newest first.
 
     The cut-off is applied here, not left to DynamoDB's TTL, which may delete days late.

@@ -5,7 +5,7 @@ Settings come from the environment, so that `make run PORT=3005` works:
     PORT               the API's port on 127.0.0.1 (default 3000)
     LAMBDA_PORT        the Lambda Invoke API of every function on 127.0.0.1, as `sam local start-lambda`
                        (default 3001, that command's default)
-    MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS (default 3002)
+    MOTO_PORT          moto's port on 127.0.0.1: DynamoDB, DynamoDB Streams, KMS, Cognito (default 3002)
     HTTPS_PORT         the same API over HTTPS, self-signed, for HTTPS-only clients (default 3443)
     EXAMPLE_PORT       the example platform service of examples/instances/template.yaml, which verifies
                        its requests through the Invoke API (default 3010)

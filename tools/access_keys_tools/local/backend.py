@@ -18,7 +18,13 @@ import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from access_keys_tools.local import names
-from access_keys_tools.template import create_table_request, resolve, resources_of_type, time_to_live
+from access_keys_tools.template import (
+    condition_values,
+    create_table_request,
+    resolve,
+    resources_of_type,
+    time_to_live,
+)
 
 
 class _OneAtATime:
@@ -34,10 +40,15 @@ class _OneAtATime:
 
 
 class MotoServer:
-    """moto's DynamoDB, DynamoDB Streams and KMS, in memory, served from a thread of this process."""
+    """moto's DynamoDB, DynamoDB Streams, KMS and Cognito, in memory, served from a thread of this
+    process; its Cognito made to check what real Cognito checks (`cognito.install`)."""
 
     def __init__(self, port: int) -> None:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+        from access_keys_tools.local import cognito
+
+        cognito.install()
 
         application = _OneAtATime(DomainDispatcherApplication(create_backend_app))
         _check_port_free(port)  # werkzeug would print its own message and exit instead of raising
@@ -77,7 +88,8 @@ class Resources:
 
 
 def create_resources(endpoint: str) -> Resources:
-    """The template's DynamoDB tables (with TTL and streams) and KMS keys and aliases, in moto."""
+    """The template's DynamoDB tables (with TTL and streams), KMS keys and aliases, and Cognito user
+    pools and their app clients, in moto."""
     session = boto3.Session(
         aws_access_key_id=names.CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=names.CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
@@ -116,4 +128,36 @@ def create_resources(endpoint: str) -> Resources:
         kms.create_alias(AliasName=properties["AliasName"], TargetKeyId=properties["TargetKeyId"])
         values[logical_id] = properties["AliasName"]
 
+    create_user_pools(session.client("cognito-idp", endpoint_url=endpoint), values)
     return Resources(values=values, stream_arns=stream_arns)
+
+
+# CloudFormation's properties of a user pool and an app client that are not CreateUserPool's or
+# CreateUserPoolClient's parameters of the same name: renamed, or set by another call.
+_POOL_RENAMED = {"UserPoolName": "PoolName", "UserPoolTags": "UserPoolTags"}
+_POOL_ELSEWHERE = {"EnabledMfas"}
+
+
+def create_user_pools(cognito: Any, values: dict[str, Any]) -> None:
+    """Each AWS::Cognito::UserPool and UserPoolClient, with the properties this stack's parameters
+    give it (names.LOCAL_PARAMETERS over the defaults). moto keeps what it does not act on."""
+    lookup = {**values, **names.LOCAL_PARAMETERS, **condition_values(names.LOCAL_PARAMETERS)}
+    accepted = set(cognito.meta.service_model.operation_model("CreateUserPool").input_shape.members)
+    for logical_id, resource in resources_of_type("AWS::Cognito::UserPool").items():
+        properties = resolve(resource["Properties"], lookup)
+        request = {_POOL_RENAMED.get(name, name): value for name, value in properties.items()}
+        request = {name: value for name, value in request.items() if name in accepted}
+        pool = cognito.create_user_pool(**request)["UserPool"]
+        if "SOFTWARE_TOKEN_MFA" in properties.get("EnabledMfas", ()):
+            cognito.set_user_pool_mfa_config(
+                UserPoolId=pool["Id"],
+                SoftwareTokenMfaConfiguration={"Enabled": True},
+                MfaConfiguration=properties.get("MfaConfiguration", "OFF"),
+            )
+        values[logical_id] = lookup[logical_id] = pool["Id"]
+        values[f"{logical_id}.Arn"] = lookup[f"{logical_id}.Arn"] = pool["Arn"]
+        values[f"{logical_id}.ProviderURL"] = f"cognito-idp.{names.REGION}.amazonaws.com/{pool['Id']}"
+    for logical_id, resource in resources_of_type("AWS::Cognito::UserPoolClient").items():
+        properties = resolve(resource["Properties"], lookup)
+        client = cognito.create_user_pool_client(**properties)["UserPoolClient"]
+        values[logical_id] = client["ClientId"]

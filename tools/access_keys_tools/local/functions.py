@@ -358,4 +358,6 @@ def worker_environment(spec: FunctionSpec, aws_endpoint: str) -> dict[str, str]:
         "AWS_SAM_LOCAL": "true",
         "_HANDLER": spec.handler,
         **spec.environment,
+        # Where a browser reaches Cognito: moto here, for the console's sign-in (template.yaml).
+        **({"COGNITO_ENDPOINT": f"{aws_endpoint.rstrip('/')}/"} if "COGNITO_ENDPOINT" in spec.environment else {}),
     }

@@ -4,7 +4,9 @@ Each request becomes the event API Gateway would send: header names lower-cased 
 values as sent (repeated headers joined by commas), rawPath and rawQueryString as received,
 the body as text or base64, sourceIp and userAgent, and a fresh request id. The routes are the
 HttpApi events of template.yaml. A route that does not exist gets API Gateway's own 404, and a
-function that fails gets its 500, both with API Gateway's `{"message": ...}` bodies.
+function that fails gets its 500, both with API Gateway's `{"message": ...}` bodies. A route with
+a JWT authorizer gets its token checked as API Gateway checks it (jwt_authorizer.py) before the
+function is called, and its claims in the event.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from urllib.parse import unquote, urlsplit
 
 from access_keys_tools.local import names
 from access_keys_tools.local.functions import FunctionSpec, InvocationError
+from access_keys_tools.local.jwt_authorizer import JwtAuthorizer, Unauthorized, event_claims
+from access_keys_tools.template import load_template, resolve, resources_of_type
 
 log = logging.getLogger("access_keys_tools.local")
 
@@ -45,6 +49,8 @@ class Route:
     path: str  # as in template.yaml, e.g. /v1/access-keys/{SecretId}
     function: FunctionSpec
     pattern: re.Pattern[str]
+    authorizer: JwtAuthorizer | None = None
+    scopes: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -57,21 +63,65 @@ class Route:
         return None if found is None else {name: unquote(value) for name, value in found.groupdict().items()}
 
 
-def routes(functions: Mapping[str, FunctionSpec]) -> list[Route]:
-    """The HttpApi routes of template.yaml, most specific first, as API Gateway matches them."""
+def routes(
+    functions: Mapping[str, FunctionSpec], authorizers: Mapping[str, JwtAuthorizer] | None = None
+) -> list[Route]:
+    """The HttpApi routes of template.yaml, most specific first, as API Gateway matches them.
+
+    A route whose event names an authorizer gets it from `authorizers` (`jwt_authorizers`); one
+    that is not there is an error, never a route served without it.
+    """
+    authorizers = authorizers or {}
     found = []
     for spec in functions.values():
-        for event in spec.events.values():
+        for name, event in spec.events.items():
             if event["Type"] != "HttpApi":
                 continue
             properties = event["Properties"]
             if properties.get("PayloadFormatVersion", "2.0") != "2.0":
                 raise ValueError(f"{spec.logical_id}: only payload format 2.0 is served locally")
+            auth = properties.get("Auth") or {}
+            authorizer = None
+            if auth.get("Authorizer") not in (None, "NONE"):
+                if auth["Authorizer"] not in authorizers:
+                    raise ValueError(f"{spec.logical_id}.{name}: no local authorizer {auth['Authorizer']!r}")
+                authorizer = authorizers[auth["Authorizer"]]
             found.append(
-                Route(properties["Method"].upper(), properties["Path"], spec, _path_pattern(properties["Path"]))
+                Route(
+                    properties["Method"].upper(),
+                    properties["Path"],
+                    spec,
+                    _path_pattern(properties["Path"]),
+                    authorizer,
+                    tuple(auth.get("AuthorizationScopes") or ()),
+                )
             )
     # Literal paths win over parameters, and a greedy {name+} comes last.
     return sorted(found, key=lambda route: (route.path.count("+}"), route.path.count("{"), route.method == "ANY"))
+
+
+def jwt_authorizers(values: Mapping[str, Any], aws_endpoint: str) -> dict[str, JwtAuthorizer]:
+    """The JWT authorizers of template.yaml's HttpApis, issuer and audience resolved with `values`.
+
+    An issuer is a Cognito user pool's (https://cognito-idp.<region>.amazonaws.com/<pool id>); its
+    JWKS is read from the same path on the local AWS endpoint, where moto serves it.
+    """
+    found = {}
+    for api in resources_of_type("AWS::Serverless::HttpApi", load_template()).values():
+        for name, authorizer in ((api["Properties"].get("Auth") or {}).get("Authorizers") or {}).items():
+            configuration = resolve(authorizer["JwtConfiguration"], dict(values))
+            source = authorizer.get("IdentitySource", "$request.header.Authorization")
+            if not source.startswith("$request.header."):
+                raise ValueError(f"authorizer {name}: only a header identity source is served locally")
+            issuer = configuration["issuer"]
+            found[name] = JwtAuthorizer(
+                name=name,
+                issuer=issuer,
+                audience=tuple(configuration["audience"]),
+                jwks_url=f"{aws_endpoint.rstrip('/')}{urlsplit(issuer).path}/.well-known/jwks.json",
+                identity_header=source.removeprefix("$request.header.").lower(),
+            )
+    return found
 
 
 def _path_pattern(path: str) -> re.Pattern[str]:
@@ -200,6 +250,30 @@ def http_response(result: Any, request_id: str) -> HttpResponse:
     return HttpResponse(int(result["statusCode"]), headers, raw)
 
 
+def _authorize(route: Route, event: dict[str, Any]) -> HttpResponse | None:
+    """Check the route's JWT, if it has an authorizer: its refusal, or None with the claims put
+    in the event as API Gateway puts them."""
+    if route.authorizer is None:
+        return None
+    request_id = event["requestContext"]["requestId"]
+    try:
+        claims = route.authorizer.claims(event["headers"], scopes=route.scopes)
+    except Unauthorized as refused:
+        return _unauthorized(refused.reason, request_id)
+    except OSError as error:  # the JWKS could not be read: API Gateway answers 500 then
+        log.error("JWKS of %s not read: %s", route.authorizer.name, error)
+        return gateway_error(500, "Internal Server Error", request_id)
+    event["requestContext"]["authorizer"] = {"jwt": {"claims": event_claims(claims), "scopes": None}}
+    return None
+
+
+def _unauthorized(reason: str, request_id: str) -> HttpResponse:
+    """A JWT authorizer's refusal, as API Gateway sends it."""
+    response = gateway_error(401, "Unauthorized", request_id)
+    challenge = f'Bearer scope="" error="invalid_token" error_description="{reason}"'
+    return HttpResponse(response.status, [*response.headers, ("www-authenticate", challenge)], response.body)
+
+
 def gateway_error(status: int, message: str, request_id: str) -> HttpResponse:
     """API Gateway's own answer, which carries no RequestId in its body."""
     return _json_response(status, {"message": message}, request_id)
@@ -244,33 +318,43 @@ class Gateway:
 
     def handle(self, request: HttpRequest) -> tuple[HttpResponse, str]:
         """The response, and the name of the function that made it ('-' when none did)."""
-        hosts = [value for name, value in request.headers if name.lower() == "host"]
-        if len(hosts) > 1 or (hosts and not _VALID_HOST.fullmatch(hosts[0].strip())):
-            # API Gateway answers a Host that is not `name[:port]` itself, before any route.
-            return gateway_error(400, "Bad Request", str(uuid.uuid4())), "-"
-        path = urlsplit(request.target).path if request.target.startswith("http") else request.target
-        path = path.partition("?")[0]
-        if path in self._documents and request.method in ("GET", "HEAD"):
-            document = self._documents[path]
-            content_type = "application/yaml" if document.suffix in (".yaml", ".yml") else "application/json"
-            headers = [("Content-Type", content_type), ("apigw-requestid", str(uuid.uuid4()))]
-            return HttpResponse(200, headers, document.read_bytes()), "-"
-        for route in self._routes:
-            parameters = route.match(request.method, path)
-            if parameters is not None:
-                break
-        else:
-            return gateway_error(404, "Not Found", str(uuid.uuid4())), "-"
+        found = self._route(request)
+        if isinstance(found, HttpResponse):
+            return found, "-"
+        route, parameters = found
         if len(request.body) > MAX_PAYLOAD_BYTES:
             return gateway_error(413, "Request Entity Too Large", str(uuid.uuid4())), "-"
         event = api_gateway_event(route, parameters, request)
         request_id = event["requestContext"]["requestId"]
+        refusal = _authorize(route, event)
+        if refusal is not None:
+            return refusal, "-"
         try:
             result = self._invoke(route.function, event, request_id)
         except InvocationError as error:
             log.error("%s failed: %s", route.function.logical_id, error)
             return gateway_error(500, "Internal Server Error", request_id), route.function.short_name
         return http_response(result, request_id), route.function.short_name
+
+    def _route(self, request: HttpRequest) -> tuple[Route, dict[str, str]] | HttpResponse:
+        """The route the request matches, with its path parameters, or what API Gateway answers
+        before any route: a bad Host, a local document, or no such route."""
+        hosts = [value for name, value in request.headers if name.lower() == "host"]
+        if len(hosts) > 1 or (hosts and not _VALID_HOST.fullmatch(hosts[0].strip())):
+            # API Gateway answers a Host that is not `name[:port]` itself, before any route.
+            return gateway_error(400, "Bad Request", str(uuid.uuid4()))
+        path = urlsplit(request.target).path if request.target.startswith("http") else request.target
+        path = path.partition("?")[0]
+        if path in self._documents and request.method in ("GET", "HEAD"):
+            document = self._documents[path]
+            content_type = "application/yaml" if document.suffix in (".yaml", ".yml") else "application/json"
+            headers = [("Content-Type", content_type), ("apigw-requestid", str(uuid.uuid4()))]
+            return HttpResponse(200, headers, document.read_bytes())
+        for route in self._routes:
+            parameters = route.match(request.method, path)
+            if parameters is not None:
+                return route, parameters
+        return gateway_error(404, "Not Found", str(uuid.uuid4()))
 
     def transport_error(self, status: int) -> HttpResponse:
         message = "Request Entity Too Large" if status == 413 else "Bad Request"

@@ -28,6 +28,9 @@ DEFAULT_HTTPS_PORT = 3443
 DEFAULT_EXAMPLE_PORT = 3010
 EXAMPLE_TEMPLATE = PROJECT_ROOT / "examples" / "instances" / "template.yaml"
 TLS_DIR = PROJECT_ROOT / ".local-stack" / "tls"
+# The stack's parameters here, over template.yaml's defaults: MFA on, as the prod stage has it, so
+# that the first sign-in sets up TOTP as a newcomer to a production console meets it.
+LOCAL_PARAMETERS = {"AccountMfa": "ON"}
 # moto accepts any credentials; these only keep botocore from looking for real ones.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
@@ -109,6 +112,37 @@ def kms_alias() -> str:
     if len(aliases) != 1:
         raise ValueError(f"template.yaml should define one KMS alias, not {len(aliases)}")
     return resolve(aliases[0], pseudo_parameters())
+
+
+def user_pool_name() -> str:
+    """The accounts' user pool's name, as template.yaml names it for this stack."""
+    pools = [
+        resource["Properties"]["UserPoolName"]
+        for resource in load_template()["Resources"].values()
+        if resource["Type"] == "AWS::Cognito::UserPool"
+    ]
+    if len(pools) != 1:
+        raise ValueError(f"template.yaml should define one user pool, not {len(pools)}")
+    return resolve(pools[0], pseudo_parameters())
+
+
+def local_user_pool_id(aws_endpoint: str) -> str:
+    """The id moto gave the local stack's user pool (found by its name; moto makes ids at random)."""
+    import boto3
+
+    cognito = boto3.client("cognito-idp", endpoint_url=aws_endpoint, region_name=REGION, **_boto_credentials())
+    name = user_pool_name()
+    for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]:
+        if pool["Name"] == name:
+            return pool["Id"]
+    raise LookupError(f"the local stack at {aws_endpoint} has no user pool {name}: is it `make run`'s?")
+
+
+def _boto_credentials() -> dict[str, str]:
+    return {
+        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
 def service_environment(aws_endpoint: str) -> dict[str, str]:

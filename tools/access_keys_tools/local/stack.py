@@ -15,7 +15,7 @@ import boto3
 from access_keys_tools.local import names
 from access_keys_tools.local.backend import MotoServer, create_resources
 from access_keys_tools.local.functions import FunctionPool, FunctionSpec, function_specs, layer_dirs, worker_environment
-from access_keys_tools.local.gateway import Gateway, GatewayServer, routes
+from access_keys_tools.local.gateway import Gateway, GatewayServer, jwt_authorizers, routes
 from access_keys_tools.local.invoke_api import InvokeApi
 from access_keys_tools.local.names import ServiceTemplate
 from access_keys_tools.local.tls import CERTIFICATE, server_context
@@ -153,7 +153,8 @@ class LocalStack:
             self.pools[logical_id] = FunctionPool(spec, worker_environment(spec, self.moto.url), self._concurrency)
             self._pools_by_name[spec.function_name] = self.pools[logical_id]
 
-        self.server.gateway = Gateway(routes(self.specs), self._invoke, documents=LOCAL_DOCUMENTS)
+        authorizers = jwt_authorizers(values, self.moto.url)
+        self.server.gateway = Gateway(routes(self.specs, authorizers), self._invoke, documents=LOCAL_DOCUMENTS)
         self.https_server.gateway = self.server.gateway
         # Every function of the template, the API's and the triggers' alike, as `sam local start-lambda`.
         self.lambda_server.gateway = InvokeApi(self.specs, self._invoke)
@@ -227,23 +228,23 @@ class LocalStack:
         return str((names.TLS_DIR / CERTIFICATE).relative_to(PROJECT_ROOT))
 
     def banner(self, seconds: float) -> str:
-        admin = ".venv/bin/access-keys admin create-key --local"
-        if self.moto.url != names.aws_url():
-            admin += f" {self.moto.url}"
-        admin += f" --uin {FIRST_UIN} --save-profile default"
+        local = " --local" if self.moto.url == names.aws_url() else f" --local {self.moto.url}"
         lines = [
             f"access-keys local stack is up ({seconds:.1f} s). Ctrl-C stops it.",
             f"  API       {self.url}   routes and handlers of template.yaml, one worker process per environment",
+            f"  Console   {self.url}/console   sign in as the account (email, password, TOTP), or with a key",
             f"  HTTPS     {names.https_url(self._https_port)}  the same, self-signed: {self._certificate_path()}",
             f"  Lambda    {self.lambda_url}   the Invoke API of every function, as `sam local start-lambda`",
             *(f"  {service.title:<9} {service.url}   {service.description}" for service in self.services),
-            f"  AWS       {self.moto.url}   moto: DynamoDB, DynamoDB Streams, KMS",
-            "  Data      in memory only: every key and record is gone when this stops",
+            f"  AWS       {self.moto.url}   moto: DynamoDB, DynamoDB Streams, KMS, Cognito (the accounts' user pool)",
+            "  Data      in memory only: every account, key and record is gone when this stops",
             *([f"  Code      the artifacts of `sam build` in {self._build_dir}"] if self._build_dir else []),
             f"  Triggers  last access from the records stream (about 1 s); cleanup every {self._cleanup_interval:g} s",
             "",
-            "Create the first key, in another terminal in this folder:",
-            f"  {admin}",
+            "Create an account's sign-in, in another terminal in this folder, then sign in to the console:",
+            f"  .venv/bin/access-keys admin create-account{local} --uin {FIRST_UIN} --email owner@example.com",
+            "Or create a key directly, for scripts and SDKs:",
+            f"  .venv/bin/access-keys admin create-key{local} --uin {FIRST_UIN} --save-profile default",
         ]
         if self.url != names.api_url():
             lines.append(f"  export ACCESS_KEYS_ENDPOINT={self.url}")

@@ -227,3 +227,33 @@ def forget_deleted_key(secret_id: str) -> None:
     bind_tables()
     with throttling_as_request_limit():
         DeletedKeyItem(DeletedKeyItem.id_for(secret_id)).delete()
+
+
+def claim_account(uin: str, email: str) -> bool:
+    """Mark the account as having a sign-in for `email`: one conditional UpdateItem. False, changing
+    nothing, if it has one already."""
+    bind_tables()
+    try:
+        with throttling_as_request_limit():
+            AccountItem(AccountItem.id_for(uin)).update(
+                actions=[AccountItem.uin.set(uin), AccountItem.owner_email.set(email)],
+                condition=AccountItem.owner_email.does_not_exist(),
+            )
+    except UpdateError as error:
+        if error.cause_response_code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def release_account(uin: str, email: str) -> None:
+    """Undo `claim_account` for `email`, when its sign-in could not be made after all."""
+    bind_tables()
+    try:
+        with throttling_as_request_limit():
+            AccountItem(AccountItem.id_for(uin)).update(
+                actions=[AccountItem.owner_email.remove()], condition=AccountItem.owner_email == email
+            )
+    except UpdateError as error:
+        if error.cause_response_code != "ConditionalCheckFailedException":
+            raise

@@ -28,6 +28,7 @@ CLEANUP_STATE_ID = "CLEANUP#STATE"
 FAILED_ATTEMPTS_SUFFIX = "F"
 USED_PREFIX = "USED#"
 USED_SORT_KEY = "USED"
+ACTIVITY_PREFIX = "ACTIVITY#"
 
 
 class KeyItem(Model):
@@ -65,6 +66,9 @@ class AccountItem(Model):
     account_id = UnicodeAttribute(hash_key=True, attr_name="SecretId")
     uin = UnicodeAttribute(attr_name="Uin")
     secret_ids = UnicodeSetAttribute(attr_name="SecretIds", null=True)
+    # The email of the account's sign-in (its Cognito user), set once by `admin create-account`:
+    # the condition that no Uin gets two sign-ins.
+    owner_email = UnicodeAttribute(attr_name="OwnerEmail", null=True)
 
     @staticmethod
     def id_for(uin: str) -> str:
@@ -211,6 +215,35 @@ class UsedSignatureItem(Model):
         return f"{USED_PREFIX}{signature}"
 
 
+class ActivityItem(Model):
+    """One entry of an account's activity, in the records table under `ACTIVITY#<Uin>`, sorted by
+    `<Time, 13 digits>#<RequestId>`: one Query, newest first, reads the latest. Its outcome is
+    `Outcome`, not `Result`, so the stream's filter never hands it to RecordLastAccess.
+    """
+
+    class Meta:
+        table_name: str | None = None
+        billing_mode = PAY_PER_REQUEST_BILLING_MODE
+        stream_view_type = STREAM_NEW_IMAGE
+
+    partition = UnicodeAttribute(hash_key=True, attr_name="SecretIdShard")
+    time_request_id = UnicodeAttribute(range_key=True, attr_name="AccessTimeRequestId")
+    uin = UnicodeAttribute(attr_name="Uin")
+    time = NumberAttribute(attr_name="Time")
+    actor = UnicodeAttribute(attr_name="Actor")
+    action = UnicodeAttribute(attr_name="Action")
+    secret_id = UnicodeAttribute(attr_name="SecretId", null=True)
+    source_ip = UnicodeAttribute(attr_name="SourceIp")
+    outcome = UnicodeAttribute(attr_name="Outcome")
+    error_code = UnicodeAttribute(attr_name="ErrorCode", null=True)
+    request_id = UnicodeAttribute(attr_name="RequestId")
+    expires_at = TTLAttribute(attr_name="ExpiresAt")
+
+    @staticmethod
+    def partition_for(uin: str) -> str:
+        return f"{ACTIVITY_PREFIX}{uin}"
+
+
 @cache
 def bind_tables() -> None:
     """Point the models at the tables of this deployment, once per process, all through one client.
@@ -230,6 +263,7 @@ def bind_tables() -> None:
         (AccessRecordItem, config.records_table_name),
         (FailedAttemptsItem, config.records_table_name),
         (UsedSignatureItem, config.records_table_name),
+        (ActivityItem, config.records_table_name),
     ):
         model.Meta.table_name = table_name
         if config.region:
