@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -60,8 +63,19 @@ class LocalStack:
     def create_account(self, uin: str, email: str) -> dict:
         """An account's sign-in, made as the banner says: `access-keys admin create-account --local`."""
         output = subprocess.run(  # noqa: S603 - the project's own command
-            [ACCESS_KEYS, "admin", "create-account", "--local", self.aws_url, "--uin", uin, "--email", email]
-            + ["--output", "json"],
+            [
+                ACCESS_KEYS,
+                "admin",
+                "create-account",
+                "--local",
+                self.aws_url,
+                "--uin",
+                uin,
+                "--email",
+                email,
+                "--output",
+                "json",
+            ],
             env=stack_environment(),
             cwd=PROJECT_ROOT,
             capture_output=True,
@@ -70,6 +84,41 @@ class LocalStack:
             timeout=60,
         ).stdout
         return json.loads(output)
+
+    def sign_in(self, uin: str) -> dict:
+        """An account made with the CLI, then its first sign-in as the console does it, with SRP
+        (pycognito's client, independent of ours), a new password and TOTP set up: its tokens."""
+        from accounts import NEW_PASSWORD, totp
+        from pycognito.aws_srp import AWSSRP
+
+        email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
+        account = self.create_account(uin, email)
+        config = json.loads(urllib.request.urlopen(f"{self.url}/console/config.json", timeout=10).read())  # noqa: S310
+        cognito: Any = self.aws("cognito-idp")
+        client_id = config["ClientId"]
+        srp = AWSSRP(email, account["TemporaryPassword"], config["UserPoolId"], client_id, client=cognito)
+        started = cognito.initiate_auth(
+            AuthFlow="USER_SRP_AUTH", AuthParameters=srp.get_auth_params(), ClientId=client_id
+        )
+        claim = srp.process_challenge(started["ChallengeParameters"], srp.get_auth_params())
+        step = cognito.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=claim
+        )
+        step = cognito.respond_to_auth_challenge(
+            ClientId=client_id,
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=step["Session"],
+            ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": NEW_PASSWORD},
+        )
+        secret = cognito.associate_software_token(Session=step["Session"])
+        verified = cognito.verify_software_token(Session=secret["Session"], UserCode=totp(secret["SecretCode"]))
+        step = cognito.respond_to_auth_challenge(
+            ClientId=client_id,
+            ChallengeName="MFA_SETUP",
+            Session=verified["Session"],
+            ChallengeResponses={"USERNAME": email},
+        )
+        return {**step["AuthenticationResult"], "Email": email}
 
     def records_table(self) -> str:
         return names.table_name("AccessRecordsTable")

@@ -1,7 +1,8 @@
 """schemathesis sends what docs/openapi.yaml allows, and what it does not, to the local stack.
 
 Every generated request is signed with a valid key (a requests auth hook signs the exact bytes
-sent), so the input gets past authentication into the handlers. Required: no 5xx, and every
+sent), or, on a session route, carries a valid ID token of a signed-in account, so the input gets
+past authentication into the handlers. Required: no 5xx, and every
 response conforms to the document (status, content type, headers, body schema).
 SCHEMA_EXAMPLES sets the examples per operation and mode (default 10; `make reliability` more).
 """
@@ -43,12 +44,18 @@ class SignedWithTc3(requests.auth.AuthBase):
     same one, the second refused before its input reached the handler.
     """
 
-    def __init__(self, secret_id: str, secret_key: str) -> None:
+    def __init__(self, secret_id: str, secret_key: str, id_token: str) -> None:
         self._secret_id = secret_id
         self._secret_key = secret_key
+        self._id_token = id_token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         url = urlsplit(request.url)
+        if url.path.startswith("/v1/session/"):
+            # A session route: the account's ID token, unless the case left Authorization out.
+            if "Authorization" in request.headers:
+                request.headers["Authorization"] = f"Bearer {self._id_token}"
+            return request
         body = request.body or b""
         if isinstance(body, str):
             body = body.encode("utf-8")
@@ -77,9 +84,11 @@ class SignedWithTc3(requests.auth.AuthBase):
 
 @pytest.fixture(scope="module")
 def signed_session(local_stack: LocalStack) -> Iterator[requests.Session]:
-    owner: AccessKeysClient = local_stack.bootstrap(unique_uin(), "schemathesis")
+    uin = unique_uin()
+    owner: AccessKeysClient = local_stack.bootstrap(uin, "schemathesis")
+    signed_in = local_stack.sign_in(uin)  # ID tokens last 15 minutes: longer than this module runs
     session = requests.Session()
-    session.auth = SignedWithTc3(owner.secret_id, owner._secret_key)
+    session.auth = SignedWithTc3(owner.secret_id, owner._secret_key, signed_in["IdToken"])
     yield session
     session.close()
     figure(f"schemathesis: {len(cases_run)} generated requests")
@@ -90,7 +99,7 @@ def test_generated_requests_get_documented_answers_and_never_a_5xx(
     mode: GenerationMode, api_schema: BaseSchema, local_stack: LocalStack, signed_session: requests.Session
 ) -> None:
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) == 6
+    assert len(operations) == 14  # seven signed routes, and the same seven for a session
 
     for operation in operations:
 

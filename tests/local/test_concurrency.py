@@ -114,12 +114,13 @@ def test_no_request_that_starts_after_a_disable_returns_succeeds(local_stack: Lo
 
 def records_of(local_stack: LocalStack, secret_id: str) -> list[dict[str, Any]]:
     """The key's AccessRecords, every one of them, straight from the table: its items under
-    `<SecretId>#<shard>`, not its failed-attempt groups under `<SecretId>#F`."""
+    `<SecretId>#<shard>`, not its failed-attempt groups under `<SecretId>#F` nor the account's
+    activity entries that name it (under `ACTIVITY#<Uin>`)."""
     dynamodb: Any = local_stack.aws("dynamodb")
     pages = dynamodb.get_paginator("scan").paginate(
         TableName=local_stack.records_table(),
-        FilterExpression="SecretId = :id AND SecretIdShard <> :failed",
-        ExpressionAttributeValues={":id": {"S": secret_id}, ":failed": {"S": f"{secret_id}#F"}},
+        FilterExpression="begins_with(SecretIdShard, :shards) AND SecretIdShard <> :failed",
+        ExpressionAttributeValues={":shards": {"S": f"{secret_id}#"}, ":failed": {"S": f"{secret_id}#F"}},
     )
     return [item for page in pages for item in page["Items"]]
 

@@ -77,8 +77,14 @@ def snap(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def use_a_key(page: Page) -> None:
+    """The first screen signs in as the account (test_console_sign_in.py): a link leads to the key form."""
+    page.get_by_role("link", name="Sign in with an access key instead").click()
+
+
 def sign_in(page: Page, secret_id: str, secret_key: str, *, remember: bool = False) -> None:
     page.goto("/console")
+    use_a_key(page)
     page.get_by_label("SecretId", exact=True).fill(secret_id)
     page.get_by_label("SecretKey", exact=True).fill(secret_key)
     if remember:
@@ -132,6 +138,7 @@ def test_a_user_walks_the_whole_flow(page: Page, local_stack: LocalStack) -> Non
 
     # A wrong SecretKey: the API's message and code, next to the form.
     page.goto("/console")
+    use_a_key(page)
     snap(page, "01-sign-in")
     sign_in(page, owner.secret_id, "x" * 32)
     expect(page.locator("#sign-in-error")).to_contain_text("(AuthFailure.SignatureFailure)")
@@ -340,6 +347,7 @@ def test_a_failed_attempt_is_shown_apart_from_the_access_records(page: Page, loc
 def test_an_idle_page_forgets_the_secret_after_15_minutes(page: Page, local_stack: LocalStack) -> None:
     owner = local_stack.bootstrap(unique_uin(), "idle")
     page.goto("/console")
+    use_a_key(page)
     page.get_by_label("SecretId", exact=True).fill(owner.secret_id)
     page.get_by_label("SecretKey", exact=True).fill(owner._secret_key)
     page.get_by_label("Remember for this tab").check()

@@ -71,8 +71,19 @@ def test_every_route_of_the_template_answers_through_its_function(local_stack: L
         if event["Type"] == "HttpApi"
     }
     # The six calls above, one per REST route; POST / and GET / are Tencent's SDKs' (test_tencent_sdk.py,
-    # test_node_sdk.py), and the console page's two are the browser's (test_console.py).
-    assert routes == {*REST_ROUTES, ("POST", "/"), ("GET", "/"), ("GET", "/console"), ("GET", "/console/{asset}")}
+    # test_node_sdk.py), the console page's two are the browser's (test_console.py), and the account's
+    # activity and the session routes are test_sessions_http.py's.
+    session_routes = {(method, path.replace("/v1/", "/v1/session/", 1)) for method, path in REST_ROUTES}
+    assert routes == {
+        *REST_ROUTES,
+        *session_routes,
+        ("GET", "/v1/activity"),
+        ("GET", "/v1/session/activity"),
+        ("POST", "/"),
+        ("GET", "/"),
+        ("GET", "/console"),
+        ("GET", "/console/{asset}"),
+    }
 
 
 def test_a_route_that_does_not_exist_gets_api_gateways_404(local_stack: LocalStack) -> None:

@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import urllib.error
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from accounts import NEW_PASSWORD, totp
 from conftest import LocalStack
-from pycognito.aws_srp import AWSSRP
 from stack_process import unique_uin
+
+from access_keys_tools.template import PROJECT_ROOT
 
 # pycognito's own use of datetime.utcnow(), not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
@@ -51,37 +51,8 @@ def http(stack: LocalStack, method: str, path: str, token: str | None, body: Any
 
 
 def sign_in(stack: LocalStack, uin: str | None = None) -> Tokens:
-    """An account made with the CLI, then its first sign-in: SRP, new password, TOTP set-up."""
-    email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    account = stack.create_account(uin or unique_uin(), email)
-    config = json.loads(urllib.request.urlopen(f"{stack.url}/console/config.json", timeout=10).read())  # noqa: S310
-    cognito = stack.aws("cognito-idp")
-    srp = AWSSRP(email, account["TemporaryPassword"], config["UserPoolId"], config["ClientId"], client=cognito)
-    started = cognito.initiate_auth(
-        AuthFlow="USER_SRP_AUTH", AuthParameters=srp.get_auth_params(), ClientId=config["ClientId"]
-    )
-    claim = srp.process_challenge(started["ChallengeParameters"], srp.get_auth_params())
-    step = cognito.respond_to_auth_challenge(
-        ClientId=config["ClientId"], ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=claim
-    )
-    assert step["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
-    step = cognito.respond_to_auth_challenge(
-        ClientId=config["ClientId"],
-        ChallengeName="NEW_PASSWORD_REQUIRED",
-        Session=step["Session"],
-        ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": NEW_PASSWORD},
-    )
-    assert step["ChallengeName"] == "MFA_SETUP"
-    secret = cognito.associate_software_token(Session=step["Session"])
-    verified = cognito.verify_software_token(Session=secret["Session"], UserCode=totp(secret["SecretCode"]))
-    step = cognito.respond_to_auth_challenge(
-        ClientId=config["ClientId"],
-        ChallengeName="MFA_SETUP",
-        Session=verified["Session"],
-        ChallengeResponses={"USERNAME": email},
-    )
-    result = step["AuthenticationResult"]
-    return Tokens(result["IdToken"], result["AccessToken"])
+    tokens = stack.sign_in(uin or unique_uin())
+    return Tokens(tokens["IdToken"], tokens["AccessToken"])
 
 
 def test_the_banner_says_how_to_make_an_accounts_sign_in(local_stack: LocalStack) -> None:
@@ -185,3 +156,16 @@ def _shared_token(stack: LocalStack) -> str:
     if "valid" not in _TOKENS:
         _TOKENS["valid"] = sign_in(stack).id_token
     return _TOKENS["valid"]
+
+
+def test_the_readme_shows_the_banners_sign_in_command_and_pictures_that_exist(local_stack: LocalStack) -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The console page") : readme.index("## Use Tencent Cloud's SDKs")]
+    command = "access-keys admin create-account --local --uin 100000000001 --email owner@example.com"
+
+    assert command in section
+    # The banner names moto's URL when the port is not the default one, as here.
+    assert command.replace("--local", f"--local {local_stack.aws_url}") in local_stack.process.banner
+    pictures = re.findall(r"\]\((docs/images/[^)]+)\)", readme)
+    assert {"docs/images/console-sign-in.png", "docs/images/console-totp-setup.png"} <= set(pictures)
+    assert [picture for picture in pictures if not (PROJECT_ROOT / picture).is_file()] == []

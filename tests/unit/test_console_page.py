@@ -35,6 +35,8 @@ def get(path: str) -> dict[str, Any]:
         ("/console", "text/html; charset=utf-8"),
         ("/console/", "text/html; charset=utf-8"),
         ("/console/console.js", "text/javascript; charset=utf-8"),
+        ("/console/srp.js", "text/javascript; charset=utf-8"),
+        ("/console/cognito.js", "text/javascript; charset=utf-8"),
         ("/console/console.css", "text/css; charset=utf-8"),
     ],
 )
@@ -65,10 +67,16 @@ def test_nothing_else_is_served(path: str) -> None:
 def test_the_page_has_no_inline_code_and_loads_nothing_from_elsewhere() -> None:
     html = (STATIC / "index.html").read_text()
 
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/console/console.js" defer>']
+    # SRP and the Cognito client first: console.js uses them.
+    assert re.findall(r"<script[^>]*>", html) == [
+        '<script src="/console/srp.js" defer>',
+        '<script src="/console/cognito.js" defer>',
+        '<script src="/console/console.js" defer>',
+    ]
     assert "<style" not in html
     assert not re.search(r"\s(on\w+|style)=", html), "inline handlers or styles need 'unsafe-inline'"
-    assert not re.search(r"(src|href)=\"(?!/console/)", html)
+    # This origin's files, or a place on this page (the links between its sign-in screens).
+    assert not re.search(r"(src|href)=\"(?!/console/|#)", html)
 
 
 def test_api_text_is_never_written_as_html() -> None:
@@ -84,6 +92,19 @@ def test_the_secret_is_kept_in_memory_or_session_storage_only() -> None:
     assert "localStorage" not in script
     assert "document.cookie" not in script
     assert 'credentials: "omit"' in script
+
+
+def test_the_password_and_the_access_token_are_never_stored() -> None:
+    script = (STATIC / "console.js").read_text()
+    written = re.findall(r"sessionStorage\.setItem\((.*?)\);", script, flags=re.DOTALL)
+
+    assert len(written) == 2, "a key's day, and the account's sign-in"
+    for arguments in written:
+        assert not re.search(r"password|accessToken", arguments, flags=re.IGNORECASE), arguments
+    # The password fields are emptied as they are read (tests/local/test_console_sign_in.py
+    # checks the page itself).
+    for field in ("password", "new-password", "new-password-again"):
+        assert f'take("{field}")' in script
 
 
 def test_the_secret_key_is_never_stored() -> None:
@@ -103,6 +124,16 @@ def test_the_secret_key_is_never_stored() -> None:
     [
         '<label for="secret-id">SecretId</label>',
         '<label for="secret-key">SecretKey</label>',
+        '<label for="email">Email</label>',
+        '<label for="password">Password</label>',
+        "Remember in this tab</label>",
+        ">Sign in with an access key instead</a>",
+        '<label for="new-password">New password</label>',
+        "at least 12 characters, with an upper-case letter, a lower-case letter, a digit and a symbol",
+        '<label for="setup-code">Code from the app</label>',
+        '<label for="totp-code">Code</label>',
+        '<h2 id="activity-title">Activity</h2>',
+        '<th scope="col">Who</th>',
         ">Sign in</button>",
         ">Sign out</button>",
         ">Create Key</button>",
