@@ -5,6 +5,8 @@ is never called, an error code missing from it is reported as a contract violati
 schema that tolerates extra fields hides a response that grew one. So the document's routes are
 compared with template.yaml, its error codes with access_keys.errors, and its schemas are checked
 to be closed and complete, and the fields of its objects with what the domain's `to_json` writes.
+The session routes (`/v1/session/...`, behind API Gateway's JWT authorizer) are the signed routes'
+operations again, with a bearer token for a signature, and API Gateway's own 401 as well.
 No AWS and no OpenAPI library: the document is read as YAML.
 """
 
@@ -19,7 +21,8 @@ import pytest
 import yaml
 
 from access_keys import errors
-from access_keys.domain import AccessKey, AccessRecord, FailedAttempts, Result, Status
+from access_keys.api import SESSION_PATH_PREFIX
+from access_keys.domain import ACTIVITY_SHOWN, AccessKey, AccessRecord, ActivityEntry, FailedAttempts, Result, Status
 from access_keys.errors import ServiceError
 from access_keys.keys import CreatedKey
 from access_keys.signing import SECRET_ID_PATTERN
@@ -44,6 +47,20 @@ COMMON_ERRORS = {
 }
 # What a route with a {SecretId} in its path can answer besides: a malformed id, a key that is not yours.
 SECRET_ID_ERRORS = {(400, "InvalidParameterValue"), (404, "ResourceNotFound.AccessKey")}
+# A session route checks no signature: its token is API Gateway's business, and the function's
+# only refusal of a token that passed is AuthFailure.TokenFailure (no ID token, no Uin).
+SESSION_COMMON_ERRORS = {
+    (400, "UnknownParameter"),
+    (401, "AuthFailure.TokenFailure"),
+    (413, "RequestSizeLimitExceeded"),
+    (429, "RequestLimitExceeded"),
+    (500, "InternalError"),
+}
+# API Gateway's JWT authorizer answers a refused token itself, with its own body: the one answer of
+# a route that is not the service's envelope, and without the service's headers.
+GATEWAY_UNAUTHORIZED = "#/components/schemas/ApiGatewayUnauthorized"
+# The authorizer of the session routes in template.yaml, and the security scheme standing for it.
+SESSION_AUTHORIZER = "AccountSession"
 
 Route = tuple[str, str]  # (METHOD, path)
 
@@ -87,6 +104,21 @@ def template_routes() -> dict[Route, str]:
     return routes
 
 
+def template_events() -> dict[Route, tuple[str, str | None]]:
+    """(METHOD, path) -> (name of the HttpApi event, its authorizer or None), as template_routes()."""
+    events: dict[Route, tuple[str, str | None]] = {}
+    for function in resources_of_type("AWS::Serverless::Function").values():
+        for name, event in (function["Properties"].get("Events") or {}).items():
+            route = (event["Properties"].get("Method", "").upper(), event["Properties"].get("Path", ""))
+            if event["Type"] == "HttpApi" and route not in CLOUD_API_ROUTES | CONSOLE_ROUTES:
+                events[route] = (name, (event["Properties"].get("Auth") or {}).get("Authorizer"))
+    return events
+
+
+def is_session(path: str) -> bool:
+    return path.startswith(SESSION_PATH_PREFIX)
+
+
 def operations() -> dict[Route, dict[str, Any]]:
     """(METHOD, path) -> operation object of the document."""
     return {
@@ -101,6 +133,19 @@ def operation_ids() -> list[str]:
     return sorted(operation["operationId"] for operation in operations().values())
 
 
+def signed_operation_ids() -> list[str]:
+    return sorted(operation["operationId"] for (_, path), operation in operations().items() if not is_session(path))
+
+
+def session_operation_ids() -> list[str]:
+    return sorted(operation["operationId"] for (_, path), operation in operations().items() if is_session(path))
+
+
+def signed_twin(operation_id: str) -> str:
+    """The signed operation a session operation is (`ListAccessKeysSession` -> `ListAccessKeys`)."""
+    return operation_id.removesuffix("Session")
+
+
 def responses(operation: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """status -> response object (resolved) of one operation."""
     return {int(status): resolve(response) for status, response in operation["responses"].items()}
@@ -110,13 +155,27 @@ def json_schema(response: dict[str, Any]) -> dict[str, Any]:
     return resolve(response["content"][JSON]["schema"])
 
 
+def may_come_from_gateway(response: dict[str, Any]) -> bool:
+    """Whether API Gateway's own body is one of the response's (its JWT authorizer's 401)."""
+    return {"$ref": GATEWAY_UNAUTHORIZED} in (json_schema(response).get("oneOf") or [])
+
+
+def envelopes(response: dict[str, Any]) -> list[dict[str, Any]]:
+    """The service's bodies of an error response: its schema, or the alternatives that are not API Gateway's."""
+    schema = json_schema(response)
+    if "oneOf" not in schema:
+        return [schema]
+    return [resolve(option) for option in schema["oneOf"] if option != {"$ref": GATEWAY_UNAUTHORIZED}]
+
+
 def error_codes(operation: dict[str, Any]) -> set[tuple[int, str]]:
     """{(status, Error.Code)} that the operation documents, from the enums of its error envelopes."""
     codes = set()
     for status, response in responses(operation).items():
         if status >= 400:
-            code = resolve(json_schema(response)["properties"]["Error"])["properties"]["Code"]
-            codes.update((status, value) for value in resolve(code)["enum"])
+            for envelope in envelopes(response):
+                code = resolve(envelope["properties"]["Error"])["properties"]["Code"]
+                codes.update((status, value) for value in resolve(code)["enum"])
     return codes
 
 
@@ -188,12 +247,33 @@ def test_the_document_has_exactly_the_routes_template_yaml_deploys() -> None:
 
 
 def test_each_operation_id_is_the_name_of_the_function_serving_the_route() -> None:
+    # A session route is served by the signed route's function: its operationId has `Session` after
+    # that name, as the name of its event in template.yaml has.
     routes = template_routes()
 
     assert all(logical_id.endswith("Function") for logical_id in routes.values())
     assert {route: operation["operationId"] for route, operation in operations().items()} == {
-        route: logical_id.removesuffix("Function") for route, logical_id in routes.items()
+        (method, path): logical_id.removesuffix("Function") + ("Session" if is_session(path) else "")
+        for (method, path), logical_id in routes.items()
     }
+    assert {route: operation["operationId"] for route, operation in operations().items()} == {
+        route: name for route, (name, _) in template_events().items()
+    }
+
+
+def test_each_session_route_is_a_signed_route_under_the_session_prefix() -> None:
+    signed = {route for route in operations() if not is_session(route[1])}
+    sessions = {route for route in operations() if is_session(route[1])}
+
+    assert sessions, "no session route in the document"
+    assert {(method, "/v1/" + path.removeprefix(SESSION_PATH_PREFIX)) for method, path in sessions} <= signed
+
+
+def test_exactly_the_session_routes_are_behind_the_jwt_authorizer() -> None:
+    behind = {route for route, (_, authorizer) in template_events().items() if authorizer is not None}
+
+    assert {authorizer for _, authorizer in template_events().values()} == {None, SESSION_AUTHORIZER}
+    assert behind == {route for route in operations() if is_session(route[1])}
 
 
 def test_every_path_template_variable_is_a_required_secret_id_parameter_with_the_services_pattern() -> None:
@@ -215,7 +295,7 @@ def test_every_path_template_variable_is_a_required_secret_id_parameter_with_the
                 assert schema["pattern"] == f"^{SECRET_ID_PATTERN.pattern}$", f"{method.upper()} {path} {name}"
 
 
-@pytest.mark.parametrize("operation_id", operation_ids())
+@pytest.mark.parametrize("operation_id", signed_operation_ids())
 def test_every_operation_asks_for_the_signing_headers_and_the_tc3_scheme(operation_id: str) -> None:
     ((method, path),) = [route for route, operation in operations().items() if operation["operationId"] == operation_id]
     item = document()["paths"][path]
@@ -236,11 +316,29 @@ def test_every_operation_asks_for_the_signing_headers_and_the_tc3_scheme(operati
             assert "TC3-HMAC-SHA256" in schemes[name]["description"]
 
 
+@pytest.mark.parametrize("operation_id", session_operation_ids())
+def test_every_session_operation_asks_for_the_bearer_token_and_no_signing_header(operation_id: str) -> None:
+    ((method, path),) = [route for route, operation in operations().items() if operation["operationId"] == operation_id]
+    item = document()["paths"][path]
+    parameters = [resolve(parameter) for parameter in item.get("parameters", [])]
+    parameters += [resolve(parameter) for parameter in item[method.lower()].get("parameters", [])]
+    headers = {parameter["name"].lower() for parameter in parameters if parameter["in"] == "header"}
+    scheme = document()["components"]["securitySchemes"][SESSION_AUTHORIZER]
+
+    # The bearer scheme supplies Authorization (OpenAPI ignores a header parameter of that name).
+    assert headers.isdisjoint({"authorization", "x-tc-timestamp"})
+    assert item[method.lower()]["security"] == [{SESSION_AUTHORIZER: []}]
+    assert (scheme["type"], scheme["scheme"], scheme["bearerFormat"]) == ("http", "bearer", "JWT")
+
+
 def test_only_create_and_update_take_a_json_body_and_update_requires_its_status() -> None:
     bodies = {operation["operationId"]: operation.get("requestBody") for operation in operations().values()}
     create = resolve(bodies.pop("CreateAccessKey"))
     update = resolve(bodies.pop("UpdateAccessKey"))
 
+    # A session route takes exactly the body of its signed route.
+    assert resolve(bodies.pop("CreateAccessKeySession")) == create
+    assert resolve(bodies.pop("UpdateAccessKeySession")) == update
     assert bodies == dict.fromkeys(bodies)  # every other route takes no body
     assert set(create["content"]) == {JSON}
     assert create.get("required", False) is False  # an empty body counts as {}
@@ -282,9 +380,27 @@ def test_every_route_documents_the_errors_any_request_can_get(operation_id: str)
     ((path, operation),) = [
         (path, operation) for (_, path), operation in operations().items() if operation["operationId"] == operation_id
     ]
-    expected = COMMON_ERRORS | (SECRET_ID_ERRORS if "{SecretId}" in path else set())
+    expected = (SESSION_COMMON_ERRORS if is_session(path) else COMMON_ERRORS) | (
+        SECRET_ID_ERRORS if "{SecretId}" in path else set()
+    )
 
     assert expected - error_codes(operation) == set()
+
+
+@pytest.mark.parametrize("operation_id", operation_ids())
+def test_a_session_route_documents_the_authorizers_401_and_no_other_route_does(operation_id: str) -> None:
+    ((path, operation),) = [
+        (path, operation) for (_, path), operation in operations().items() if operation["operationId"] == operation_id
+    ]
+    from_gateway = {status for status, response in responses(operation).items() if may_come_from_gateway(response)}
+
+    assert from_gateway == ({401} if is_session(path) else set())
+    if is_session(path):
+        unauthorized = responses(operation)[401]
+        assert resolve(unauthorized["headers"]["WWW-Authenticate"])["required"] is False
+        assert resolve(document()["components"]["schemas"]["ApiGatewayUnauthorized"]["properties"]["message"])[
+            "enum"
+        ] == ["Unauthorized"]
 
 
 @pytest.mark.parametrize(
@@ -295,6 +411,12 @@ def test_every_route_documents_the_errors_any_request_can_get(operation_id: str)
         ("UpdateAccessKey", 400, "MissingParameter"),
         ("UpdateAccessKey", 400, "InvalidParameter"),
         ("DeleteAccessKey", 409, "OperationDenied.AccessKeyActive"),
+        ("CreateAccessKeySession", 409, "OperationDenied.AccessKeyOverLimit"),
+        ("CreateAccessKeySession", 400, "InvalidParameterValue"),
+        ("UpdateAccessKeySession", 400, "MissingParameter"),
+        ("UpdateAccessKeySession", 400, "InvalidParameter"),
+        ("UpdateAccessKeySession", 401, "AuthFailure.SignatureExpire"),
+        ("DeleteAccessKeySession", 409, "OperationDenied.AccessKeyActive"),
     ],
 )
 def test_route_specific_errors_are_documented_on_their_route(operation_id: str, status: int, code: str) -> None:
@@ -309,26 +431,29 @@ def test_every_error_response_has_the_envelope_and_nothing_else() -> None:
             if status < 400:
                 continue
             where = f"{method} {path} {status}"
-            envelope = json_schema(response)
-            error = resolve(envelope["properties"]["Error"])
-            assert set(envelope["properties"]) == {"Error", "RequestId"}, where
-            assert set(envelope["required"]) == {"Error", "RequestId"}, where
-            assert envelope["additionalProperties"] is False, where
-            assert set(error["properties"]) == {"Code", "Message"}, where
-            assert set(error["required"]) == {"Code", "Message"}, where
-            assert error["additionalProperties"] is False, where
-            assert resolve(error["properties"]["Code"])["type"] == "string", where
-            assert resolve(error["properties"]["Message"])["type"] == "string", where
+            # Each body but API Gateway's (the 401 of a session route, tested above) is the envelope.
+            assert envelopes(response), where
+            for envelope in envelopes(response):
+                error = resolve(envelope["properties"]["Error"])
+                assert set(envelope["properties"]) == {"Error", "RequestId"}, where
+                assert set(envelope["required"]) == {"Error", "RequestId"}, where
+                assert envelope["additionalProperties"] is False, where
+                assert set(error["properties"]) == {"Code", "Message"}, where
+                assert set(error["required"]) == {"Code", "Message"}, where
+                assert error["additionalProperties"] is False, where
+                assert resolve(error["properties"]["Code"])["type"] == "string", where
+                assert resolve(error["properties"]["Message"])["type"] == "string", where
 
 
 def test_every_response_says_it_may_not_be_stored() -> None:
     # The service sends Cache-Control: no-store on every answer (a create's holds a SecretKey).
+    # API Gateway's own 401 on a session route comes without it, so there it cannot be required.
     for (method, path), operation in operations().items():
         for status, response in responses(operation).items():
             header = resolve(response.get("headers", {}).get("Cache-Control"))
 
             assert header, f"{method} {path} {status}"
-            assert header["required"] is True, f"{method} {path} {status}"
+            assert header["required"] is not may_come_from_gateway(response), f"{method} {path} {status}"
             assert resolve(header["schema"])["enum"] == ["no-store"], f"{method} {path} {status}"
 
 
@@ -398,6 +523,17 @@ DOMAIN_OBJECTS = {
         count=1,
         user_agent="",
     ),
+    "ActivityEntry": ActivityEntry(
+        uin=_KEY.uin,
+        time=0,
+        actor="user:owner@example.com",
+        action="UpdateAccessKey",
+        secret_id=_KEY.secret_id,
+        source_ip="203.0.113.7",
+        result=Result.SUCCESS,
+        error_code=None,
+        request_id="r",
+    ),
 }
 
 
@@ -418,7 +554,25 @@ def test_list_access_records_answers_both_lists_with_their_schemas() -> None:
         assert resolve(properties[name])["maxItems"] == 20
 
 
-@pytest.mark.parametrize(("schema_name", "field"), [("AccessKey", "LastAccessTime"), ("AccessRecord", "ErrorCode")])
+@pytest.mark.parametrize("operation_id", ["ListActivity", "ListActivitySession"])
+def test_list_activity_answers_the_latest_entries_of_the_account(operation_id: str) -> None:
+    (operation,) = [operation for operation in operations().values() if operation["operationId"] == operation_id]
+    properties = json_schema(responses(operation)[200])["properties"]
+
+    assert set(properties) == {"Activity", "RequestId"}
+    assert resolve(properties["Activity"])["items"] == {"$ref": "#/components/schemas/ActivityEntry"}
+    assert resolve(properties["Activity"])["maxItems"] == ACTIVITY_SHOWN
+
+
+@pytest.mark.parametrize(
+    ("schema_name", "field"),
+    [
+        ("AccessKey", "LastAccessTime"),
+        ("AccessRecord", "ErrorCode"),
+        ("ActivityEntry", "SecretId"),
+        ("ActivityEntry", "ErrorCode"),
+    ],
+)
 def test_fields_documented_as_possibly_null_are_nullable(schema_name: str, field: str) -> None:
     schema = resolve(document()["components"]["schemas"][schema_name]["properties"][field])
 
@@ -452,7 +606,7 @@ def test_success_is_201_for_create_and_200_otherwise_and_carries_a_request_id(op
     (operation,) = [operation for operation in operations().values() if operation["operationId"] == operation_id]
     successes = {status: response for status, response in responses(operation).items() if status < 400}
 
-    assert set(successes) == {201 if operation_id == "CreateAccessKey" else 200}
+    assert set(successes) == {201 if signed_twin(operation_id) == "CreateAccessKey" else 200}
     for response in successes.values():
         schema = json_schema(response)
         assert "RequestId" in schema["required"]
@@ -467,4 +621,4 @@ def test_only_the_create_response_contains_a_secret_key() -> None:
         if any(where.endswith(".SecretKey") for where, _ in walk(json_schema(response), str(status)))
     }
 
-    assert with_secret == {"CreateAccessKey"}
+    assert with_secret == {"CreateAccessKey", "CreateAccessKeySession"}

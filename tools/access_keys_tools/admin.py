@@ -23,6 +23,7 @@ import string
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from functools import cache
 
 from access_keys import activity, keys, validation
@@ -36,10 +37,18 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 _EMAIL_MAX_CHARS = 254
 _SYMBOLS = "!#%*+-=?@^_"  # of Cognito's password symbols, those no shell or URL treats specially
 _TEMPORARY_PASSWORD_CHARS = 20
+# Status changes are ordered by the second they are dated (keys.update_access_key). An operator's
+# change is dated by this machine's clock: one far ahead would hold off the owner's next change,
+# one far behind would let a request signed before the operator's disable undo it.
+MAX_CLOCK_SKEW_SECONDS = 5
 
 
 class AuditNotWritten(RuntimeError):
     """The action happened, but its activity entry could not be written."""
+
+
+class ClockSkew(RuntimeError):
+    """This machine's clock is too far from AWS's to date a status change by."""
 
 
 class AccountExists(ServiceError):
@@ -73,9 +82,27 @@ def email(value: str) -> str:
 
 @cache
 def operator() -> str:
-    """The operator's AWS principal, as the activity names them."""
+    """The operator's AWS principal, as the activity names them; this machine's clock checked
+    against the time of AWS's answer."""
     caller = aws.session().create_client("sts").get_caller_identity()
+    _check_clock(caller["ResponseMetadata"].get("HTTPHeaders", {}).get("date"))
     return f"operator:{caller['Arn']}"
+
+
+def _check_clock(aws_date: str | None, *, now: float | None = None) -> None:
+    if not aws_date:
+        return  # an endpoint that sends no Date: nothing to compare with
+    try:
+        aws_time = parsedate_to_datetime(aws_date).timestamp()
+    except (TypeError, ValueError):
+        return
+    skew = (now_ms() / 1000 if now is None else now) - aws_time
+    # The Date header has whole seconds, and the answer took a moment to arrive.
+    if abs(skew) > MAX_CLOCK_SKEW_SECONDS + 1:
+        raise ClockSkew(
+            f"this machine's clock is {skew:+.0f} s off AWS's; set it right (NTP) before changing keys, "
+            "since status changes are ordered by when they are made"
+        )
 
 
 def user_pool_id() -> str:

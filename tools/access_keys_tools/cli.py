@@ -472,7 +472,7 @@ def _admin(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> in
         print(f"access-keys: {error}; set it as the deployed functions do, or use --local.", file=sys.stderr)
     except ServiceError as error:
         print(terminal_text(f"access-keys: {error.code}: {error.message}"), file=sys.stderr)
-    except (admin.AuditNotWritten, LookupError) as error:
+    except (admin.AuditNotWritten, admin.ClockSkew, LookupError) as error:
         print(terminal_text(f"access-keys: {error}"), file=sys.stderr)
     except (BotoCoreError, ClientError, PynamoDBException) as error:
         if arguments.local is not None and _caused_by(error, EndpointConnectionError):
