@@ -6,11 +6,13 @@ It runs on free ports, with a one-second cleanup schedule so that scheduled work
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,12 @@ from access_keys_tools.local import names
 from access_keys_tools.template import PROJECT_ROOT
 
 ACCESS_KEYS = str(Path(sys.executable).with_name("access-keys"))
+# The console's browser tests drive Debian's chromium with Playwright (which downloads no browser).
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="the console test needs Chromium: on Debian or Ubuntu, `sudo apt-get install chromium`",
+)
 
 
 @dataclass
@@ -45,10 +53,10 @@ class LocalStack:
             aws_secret_access_key="local",  # moto's, not a secret
         )
 
-    def bootstrap(self, uin: str, description: str = "") -> AccessKeysClient:
-        """An account's first key, made as the banner says: `access-keys admin create-key --local`."""
+    def admin(self, *arguments: str) -> str:
+        """`access-keys admin ...` against this stack, as the banner shows it; its stdout."""
         output = subprocess.run(  # noqa: S603 - the project's own command
-            [ACCESS_KEYS, "admin", "create-key", "--local", self.aws_url, "--uin", uin, "--description", description],
+            [ACCESS_KEYS, "admin", arguments[0], "--local", self.aws_url, *arguments[1:]],
             env=stack_environment(),
             cwd=PROJECT_ROOT,
             capture_output=True,
@@ -57,33 +65,16 @@ class LocalStack:
             timeout=60,
         ).stdout
         LEDGER.saw_response(output)
-        key = json.loads(output)["AccessKey"]
+        return output
+
+    def bootstrap(self, uin: str, description: str = "") -> AccessKeysClient:
+        """An account's first key, made as the banner says: `access-keys admin create-key --local`."""
+        key = json.loads(self.admin("create-key", "--uin", uin, "--description", description))["AccessKey"]
         return AccessKeysClient(key["SecretId"], key["SecretKey"], self.url)
 
     def create_account(self, uin: str, email: str) -> dict:
         """An account's sign-in, made as the banner says: `access-keys admin create-account --local`."""
-        output = subprocess.run(  # noqa: S603 - the project's own command
-            [
-                ACCESS_KEYS,
-                "admin",
-                "create-account",
-                "--local",
-                self.aws_url,
-                "--uin",
-                uin,
-                "--email",
-                email,
-                "--output",
-                "json",
-            ],
-            env=stack_environment(),
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
-        return json.loads(output)
+        return json.loads(self.admin("create-account", "--uin", uin, "--email", email, "--output", "json"))
 
     def sign_in(self, uin: str) -> dict:
         """An account made with the CLI, then its first sign-in as the console does it, with SRP
@@ -186,3 +177,35 @@ def api_schema(local_stack: LocalStack) -> object:
     import schemathesis
 
     return schemathesis.openapi.from_url(f"{local_stack.url}/openapi.yaml")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless chromium, once for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # Root (as in CI) cannot use Chromium's sandbox; nothing but this project's page is loaded.
+        arguments = ["--disable-dev-shm-usage", *(["--no-sandbox"] if os.geteuid() == 0 else [])]
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser: Any, local_stack: LocalStack) -> Iterator[Callable[[int, int], Any]]:
+    """Opens a fresh page on the stack (a context of its own: no storage shared), with the
+    clipboard allowed and Playwright's clock installed; closed after the test."""
+    contexts: list[Any] = []
+
+    def open_one(width: int, height: int) -> Any:
+        context = browser.new_context(base_url=local_stack.url, viewport={"width": width, "height": height})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=local_stack.url)
+        contexts.append(context)
+        opened = context.new_page()
+        opened.clock.install()
+        return opened
+
+    yield open_one
+    for context in contexts:
+        context.close()

@@ -13,17 +13,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import LocalStack
+from conftest import CHROMIUM, NEEDS_CHROMIUM, LocalStack
 from secret_ledger import LEDGER
 from stack_process import unique_uin
 
@@ -31,7 +29,6 @@ from access_keys_tools.client import AccessKeysClient
 from access_keys_tools.local import names
 from access_keys_tools.template import PROJECT_ROOT
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console"
 MARKUP = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>"
 STORAGE_KEY = "access-keys-console"  # the page's sessionStorage item
@@ -43,33 +40,15 @@ KEPT = """() => ({
   inputs: Array.from(document.querySelectorAll("input"), (input) => input.value),
 })"""
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="the console test needs Chromium: on Debian or Ubuntu, `sudo apt-get install chromium`",
-)
+pytestmark = NEEDS_CHROMIUM
 
 if CHROMIUM is not None:
-    from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # Root (as in CI) cannot use Chromium's sandbox; nothing but this project's page is loaded.
-        arguments = ["--disable-dev-shm-usage", *(["--no-sandbox"] if os.geteuid() == 0 else [])]
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
-        yield launched
-        launched.close()
+    from playwright.sync_api import Page, expect
 
 
 @pytest.fixture
-def page(browser: Browser, local_stack: LocalStack) -> Iterator[Page]:
-    context = browser.new_context(base_url=local_stack.url, viewport={"width": 1360, "height": 860})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=local_stack.url)
-    opened = context.new_page()
-    opened.clock.install()
-    yield opened
-    context.close()
+def page(open_page: Callable[[int, int], Page]) -> Page:
+    return open_page(1360, 860)
 
 
 def snap(page: Page, name: str) -> None:

@@ -19,24 +19,19 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import shutil
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import LocalStack
+from conftest import CHROMIUM, NEEDS_CHROMIUM, LocalStack
 from secret_ledger import LEDGER
-from stack_process import stack_environment, unique_uin
+from stack_process import unique_uin
 
 from access_keys_tools.template import PROJECT_ROOT
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console"
 ACCOUNT_STORAGE_KEY = "access-keys-console-account"  # the page's sessionStorage item for a sign-in
 TOTP_STEP_SECONDS = 30
@@ -49,33 +44,15 @@ KEPT = """() => ({
   page: document.documentElement.outerHTML,
 })"""
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="the console test needs Chromium: on Debian or Ubuntu, `sudo apt-get install chromium`",
-)
+pytestmark = NEEDS_CHROMIUM
 
 if CHROMIUM is not None:
-    from playwright.sync_api import Browser, Page, Response, expect, sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        # Root (as in CI) cannot use Chromium's sandbox; nothing but this project's page is loaded.
-        arguments = ["--disable-dev-shm-usage", *(["--no-sandbox"] if os.geteuid() == 0 else [])]
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
-        yield launched
-        launched.close()
+    from playwright.sync_api import Page, Response, expect
 
 
 @pytest.fixture
-def page(browser: Browser, local_stack: LocalStack) -> Iterator[Page]:
-    context = browser.new_context(base_url=local_stack.url, viewport={"width": 1280, "height": 800})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=local_stack.url)
-    opened = context.new_page()
-    opened.clock.install()
-    yield opened
-    context.close()
+def page(open_page: Callable[[int, int], Page]) -> Page:
+    return open_page(1280, 800)
 
 
 def snap(page: Page, name: str, part: str | None = None) -> None:
@@ -111,30 +88,7 @@ class Account:
 def create_account(local_stack: LocalStack) -> Account:
     """An account's sign-in, made as an operator makes it: `access-keys admin create-account`."""
     uin = unique_uin()
-    output = subprocess.run(  # noqa: S603 - the project's own command
-        [
-            sys.executable,
-            "-m",
-            "access_keys_tools.cli",
-            "admin",
-            "create-account",
-            "--uin",
-            uin,
-            "--email",
-            f"owner-{uin}@example.com",
-            "--local",
-            local_stack.aws_url,
-            "--output",
-            "json",
-        ],
-        env=stack_environment(),
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    created = json.loads(output)
+    created = local_stack.create_account(uin, f"owner-{uin}@example.com")
     return Account(created["Uin"], created["Email"], created["TemporaryPassword"])
 
 

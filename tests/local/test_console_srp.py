@@ -22,7 +22,7 @@ import pytest
 from stack_process import free_port
 
 from access_keys_tools.local import cognito, names
-from access_keys_tools.local.backend import MotoServer
+from access_keys_tools.local.backend import MotoServer, create_user_pools
 from access_keys_tools.template import PROJECT_ROOT
 
 NODE = shutil.which("node")
@@ -55,25 +55,10 @@ def local_cognito() -> Iterator[LocalCognito]:
             aws_access_key_id=names.CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=names.CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         )
-        pool_id = idp.create_user_pool(
-            PoolName="accounts",
-            UsernameAttributes=["email"],
-            Schema=[
-                {"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True},
-                {"Name": "uin", "AttributeDataType": "String", "Mutable": False},
-            ],
-        )["UserPool"]["Id"]
-        idp.set_user_pool_mfa_config(
-            UserPoolId=pool_id, SoftwareTokenMfaConfiguration={"Enabled": True}, MfaConfiguration="ON"
-        )
-        client_id = idp.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName="console",
-            ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            IdTokenValidity=15,
-            AccessTokenValidity=15,
-            TokenValidityUnits={"IdToken": "minutes", "AccessToken": "minutes"},
-        )["UserPoolClient"]["ClientId"]
+        # The user pool and console client of template.yaml, with the local stack's parameters.
+        values: dict = names.pseudo_parameters()
+        create_user_pools(idp, values)
+        pool_id, client_id = values["AccountsUserPool"], values["AccountsConsoleClient"]
         idp.admin_create_user(
             UserPoolId=pool_id,
             Username=EMAIL,
