@@ -182,7 +182,12 @@ def api_schema(local_stack: LocalStack) -> object:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """Headless chromium, once for the session."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Under the whole suite the stack is busy (the stream and cleanup triggers catch up on earlier
+    # tests' load, and moto serves one request at a time), so a page's round trip to Cognito and
+    # the API may take longer than Playwright's default 5 s wait; a failure only shows later.
+    expect.set_options(timeout=20_000)
 
     with sync_playwright() as playwright:
         # Root (as in CI) cannot use Chromium's sandbox; nothing but this project's page is loaded.
