@@ -97,7 +97,7 @@ EVENTS_WITH_MANAGED_WILDCARD_POLICY = {
 # and dynamodb:Attributes and dynamodb:ReturnValues for the single-item DynamoDB calls.
 # Any other operator or key fails the test rather than being assumed to hold.
 CONDITION_OPERATORS = frozenset(
-    {"StringEquals", "StringEqualsIfExists", "ForAllValues:StringEquals", "ForAnyValue:StringEquals"}
+    {"StringEquals", "StringEqualsIfExists", "ForAllValues:StringEquals", "ForAnyValue:StringEquals", "Null"}
 )
 SINGLE_ITEM_CALLS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
 
@@ -278,24 +278,43 @@ def required_by_lambda(template: dict[str, Any], function_id: str) -> tuple[dict
     return required, unknown
 
 
+def null_refusal(key: str, value: Any, context: dict[str, tuple[str, ...]]) -> str | None:
+    """The Null operator: "false" holds when the request carries the key, "true" when it does not."""
+    present = key in context and bool(context[key])
+    if present != (str(value).lower() == "false"):
+        return f"{key} is {'present' if present else 'absent'}, against Null {value}"
+    return None
+
+
 def condition_refusal(condition: dict[str, Any], context: dict[str, tuple[str, ...]]) -> str | None:
     """Why the condition does not hold for a call with these condition keys; None when it holds."""
     for operator, tests in condition.items():
         if operator not in CONDITION_OPERATORS:
             return f"condition operator {operator} is not one this test evaluates"
         for key, values in tests.items():
-            if operator == "StringEqualsIfExists" and key in IF_EXISTS_KEYS and key not in context:
-                continue  # the request does not carry it, so the condition holds
-            if key not in context:
-                return f"condition key {key} is not one this test can compute for this call"
-            allowed, present = set(as_list(values)), set(context[key])
-            if operator == "ForAllValues:StringEquals" and not present <= allowed:
-                return f"{key} {sorted(present)} is not within {sorted(allowed)}"
-            if operator == "ForAnyValue:StringEquals" and not present & allowed:
-                return f"{key} {sorted(present)} has none of {sorted(allowed)}"
-            if operator in ("StringEquals", "StringEqualsIfExists") and (len(present) != 1 or not present <= allowed):
-                return f"{key} {sorted(present)} is not one of {sorted(allowed)}"
+            refusal = key_refusal(operator, key, values, context)
+            if refusal:
+                return refusal
     return None
+
+
+def key_refusal(operator: str, key: str, values: Any, context: dict[str, tuple[str, ...]]) -> str | None:
+    """One key's test of a condition operator, for a call with these condition keys."""
+    if operator == "StringEqualsIfExists" and key in IF_EXISTS_KEYS and key not in context:
+        return None  # the request does not carry it, so the condition holds
+    if operator == "Null":
+        return null_refusal(key, values, context)
+    if key not in context:
+        return f"condition key {key} is not one this test can compute for this call"
+    allowed, present = set(as_list(values)), set(context[key])
+    one_of_them = len(present) == 1 and present <= allowed
+    holds = {
+        "ForAllValues:StringEquals": present <= allowed,
+        "ForAnyValue:StringEquals": bool(present & allowed),
+        "StringEquals": one_of_them,
+        "StringEqualsIfExists": one_of_them,
+    }[operator]
+    return None if holds else f"{key} {sorted(present)} does not meet {operator} {sorted(allowed)}"
 
 
 # --------------------------------------------------------------------------- call recording
@@ -337,7 +356,11 @@ def iam_uses(service: str, operation: str, params: dict[str, Any], names: dict[s
     if service == "dynamodb":
         return [Use(Permission(call, logical_id(params.get("TableName"))), call)]
     if service == "kms":
-        context = (("kms:EncryptionContextKeys", tuple(sorted(params.get("EncryptionContext", {})))),)
+        encryption_context = params.get("EncryptionContext", {})
+        context = (
+            ("kms:EncryptionContextKeys", tuple(sorted(encryption_context))),
+            *((f"kms:EncryptionContext:{name}", (value,)) for name, value in sorted(encryption_context.items())),
+        )
         return [Use(Permission(call, logical_id(params.get("KeyId"))), call, context)]
     return [Use(Permission(call, "(resource not known to this test)"), call)]
 

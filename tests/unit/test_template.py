@@ -556,9 +556,11 @@ def test_table_is_on_demand_with_point_in_time_recovery(logical_id: str) -> None
 
     assert table["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    # Keys and records must outlive a stack deletion or a replacement.
-    assert table["DeletionPolicy"] == "Retain"
+    # Keys and records outlive a stack deletion or a replacement; a failed first deploy's empty
+    # tables go with it. In prod, not even a DeleteTable call removes them.
+    assert table["DeletionPolicy"] == "RetainExceptOnCreate"
     assert table["UpdateReplacePolicy"] == "Retain"
+    assert table["Properties"]["DeletionProtectionEnabled"] == {"Fn::If": ["IsProd", True, False]}
 
 
 def test_access_records_expire_and_stream_their_new_image() -> None:
@@ -574,7 +576,10 @@ def test_secrets_key_rotates_and_is_retained() -> None:
 
     assert key["Properties"]["EnableKeyRotation"] is True
     # Deleting the key would make every stored SecretKey unreadable.
-    assert key["DeletionPolicy"] == "Retain"
+    assert key["DeletionPolicy"] == "RetainExceptOnCreate"
+    assert key["UpdateReplacePolicy"] == "Retain"
+    pool = resources_of_type("AWS::Cognito::UserPool")["AccountsUserPool"]
+    assert (pool["DeletionPolicy"], pool["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
 
 
 def test_outputs_name_the_api_and_the_tables() -> None:

@@ -37,7 +37,8 @@ def invokers(accounts: str, permission_type: str = "AWS::Lambda::Permission") ->
 
 
 def may_invoke_verifier(accounts: str) -> list[Any]:
-    targets = ({"Fn::GetAtt": [VERIFIER, "Arn"]}, {"Ref": VERIFIER})
+    # The function itself, or its alias `live` (AutoPublishAlias), which is what the services invoke.
+    targets = ({"Fn::GetAtt": [VERIFIER, "Arn"]}, {"Ref": VERIFIER}, {"Ref": f"{VERIFIER}Aliaslive"})
     return sorted(principal for principal, function in invokers(accounts) if function in targets)
 
 

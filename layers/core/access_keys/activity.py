@@ -9,12 +9,10 @@ the changes out of the 50 shown). An operator's reads are, since the owner did n
 
 from __future__ import annotations
 
-from aws_lambda_powertools.metrics import MetricUnit
-
 from access_keys.clock import DAY_MS, now_ms
 from access_keys.dal import activity_store
 from access_keys.domain import ACTIVITY_RETENTION_DAYS, ACTIVITY_SHOWN, AccountActor, ActivityEntry, Result
-from access_keys.observability import logger, metrics
+from access_keys.observability import count_alone, logger
 
 
 def record(
@@ -44,7 +42,7 @@ def record(
         activity_store.put_entry(entry)
     except Exception:
         logger.exception("activity entry not written", extra={"uin": actor.uin, "action": action})
-        metrics.add_metric(name="ActivityEntriesLost", unit=MetricUnit.Count, value=1)
+        count_alone("ActivityEntriesLost")
 
 
 def list_activity(uin: str) -> list[ActivityEntry]:

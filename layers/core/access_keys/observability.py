@@ -6,6 +6,14 @@ template.yaml still gives each invocation Lambda's own trace, with its init and 
 """
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 logger = Logger()
 metrics = Metrics()
+
+
+def count_alone(name: str, **dimensions: str) -> None:
+    """One count of `name` with only these dimensions (and the service's), not the request's: a
+    figure an alarm watches, whose dimensions template.yaml must know in advance."""
+    with single_metric(name=name, unit=MetricUnit.Count, value=1, default_dimensions=dimensions):
+        pass

@@ -35,7 +35,7 @@ from access_keys.errors import (
     ServiceError,
     UnknownParameter,
 )
-from access_keys.observability import logger, metrics
+from access_keys.observability import count_alone, logger, metrics
 
 _SERVICE = re.compile(r"[a-z0-9-]{1,32}")
 _ACTION = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -196,6 +196,7 @@ def verify_request(event: Mapping[str, Any]) -> dict[str, Any]:
     if refusal is not None or verdict.caller is None:
         refusal = refusal or InternalError()
         logger.info("verification refused", extra={"service": checked["Service"], "code": refusal.code})
+        count_alone("VerificationsRefused", ErrorCode=refusal.code)  # alarms watch InternalError
         return _verify_answer(refusal, record_id, checked["RequestId"])
     metrics.add_metric(name="RequestsVerified", unit=MetricUnit.Count, value=1)
     return {

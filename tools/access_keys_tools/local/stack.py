@@ -36,12 +36,14 @@ VERIFIER_ENDPOINT_ENV = "ACCESS_KEYS_LAMBDA_ENDPOINT"
 def local_outputs(values: Mapping[str, Any], functions: Iterable[str]) -> dict[str, Any]:
     """template.yaml's Outputs as the local stack has them, for the service templates that take them
     as parameters. A layer is its logical id (its folder goes on the worker's PYTHONPATH), and a
-    function's Arn is its logical id, the name the Invoke API knows it by. Outputs that have no
+    function's Arn, or its alias, is its logical id, the name the Invoke API knows it by. Outputs that have no
     local value (the API's URL) are left out."""
     lookup = {
         **values,
         **{name: name for name in resources_of_type("AWS::Serverless::LayerVersion")},
         **{f"{logical_id}.Arn": logical_id for logical_id in functions},
+        # No versions here: a function's alias `live` (AutoPublishAlias) is the function itself.
+        **{f"{logical_id}.Alias": logical_id for logical_id in functions},
     }
     outputs = {}
     for name, output in load_template().get("Outputs", {}).items():

@@ -1,0 +1,171 @@
+"""What a platform team runs in production, as template.yaml declares it: an alarm for each figure
+docs/operations.md names, each notifying AlarmTopicArn (required in prod), a dashboard of the same
+figures, canary deploys in prod rolled back by alarms, with every entry point at the alias, and
+data that outlives the stack."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from sam_transform import transformed
+
+from access_keys.observability import count_alone
+from access_keys_tools.template import load_template, resources_of_type
+
+FUNCTIONS = sorted(resources_of_type("AWS::Serverless::Function"))
+ALARMS = resources_of_type("AWS::CloudWatch::Alarm")
+NOTIFIES_THE_TOPIC = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+# Each figure of the issue's list, and the alarm that watches it.
+REQUIRED = {
+    "ApiServerErrorsAlarm": ("AWS/ApiGateway", "5xx"),
+    "ApiLatencyAlarm": ("AWS/ApiGateway", "Latency"),
+    "RecordsStreamIteratorAgeAlarm": ("AWS/Lambda", "IteratorAge"),
+    "LastAccessFailuresAlarm": ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    "KeysTableReadThrottlesAlarm": ("AWS/DynamoDB", "ReadThrottleEvents"),
+    "KeysTableWriteThrottlesAlarm": ("AWS/DynamoDB", "WriteThrottleEvents"),
+    "AccessRecordsTableReadThrottlesAlarm": ("AWS/DynamoDB", "ReadThrottleEvents"),
+    "AccessRecordsTableWriteThrottlesAlarm": ("AWS/DynamoDB", "WriteThrottleEvents"),
+    "AccessRecordsLostAlarm": ("AccessKeys/${Stage}", "AccessRecordsLost"),
+    "VerifyRequestInternalErrorsAlarm": ("AccessKeys/${Stage}", "VerificationsRefused"),
+}
+PROD = {"Stage": "prod", "AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:alarms"}
+
+
+def namespace(alarm: dict[str, Any]) -> str:
+    value = alarm["Properties"]["Namespace"]
+    return value["Fn::Sub"] if isinstance(value, dict) else value
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_function_has_an_errors_and_a_throttles_alarm(function: str) -> None:
+    for metric in ("Errors", "Throttles"):
+        alarm = ALARMS[f"{function.removesuffix('Function')}{metric}Alarm"]["Properties"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", metric)
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function}}]
+
+
+def test_every_figure_the_runbook_names_has_its_alarm() -> None:
+    for name, (expected_namespace, metric) in REQUIRED.items():
+        assert (namespace(ALARMS[name]), ALARMS[name]["Properties"]["MetricName"]) == (expected_namespace, metric)
+    assert ALARMS["ApiLatencyAlarm"]["Properties"]["ExtendedStatistic"] == "p99"
+    for name, code in (
+        ("SignatureFailureFloodAlarm", "AuthFailure.SignatureFailure"),
+        ("ServiceInternalErrorsAlarm", "InternalError"),
+    ):
+        query = ALARMS[name]["Properties"]["Metrics"][0]["Expression"]["Fn::Sub"]
+        assert query.startswith(
+            'SELECT SUM(RequestsRefused) FROM SCHEMA("AccessKeys/${Stage}", Action, ErrorCode, service)'
+        )
+        assert query.endswith(f"WHERE ErrorCode = '{code}'")
+
+
+@pytest.mark.parametrize("alarm", sorted(ALARMS))
+def test_every_alarm_notifies_the_topic_and_a_quiet_service_is_not_alarming(alarm: str) -> None:
+    properties = ALARMS[alarm]["Properties"]
+
+    assert properties["AlarmActions"] == NOTIFIES_THE_TOPIC
+    assert properties["TreatMissingData"] == "notBreaching"
+    assert properties["AlarmDescription"]
+
+
+def test_prod_refuses_to_deploy_without_an_alarm_topic() -> None:
+    rule = load_template()["Rules"]["ProdNotifiesSomeone"]
+
+    assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+
+
+def emitted(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    return json.loads(line)
+
+
+@pytest.mark.parametrize(
+    ("metric", "dimensions"),
+    [("AccessRecordsLost", {}), ("VerificationsRefused", {"ErrorCode": "InternalError"})],
+)
+def test_the_service_metrics_alarms_watch_are_emitted_with_the_dimensions_they_name(
+    metric: str, dimensions: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    alarm = next(alarm for alarm in ALARMS.values() if alarm["Properties"].get("MetricName") == metric)
+    watched = {item["Name"]: item["Value"] for item in alarm["Properties"]["Dimensions"]}
+
+    count_alone(metric, **dimensions)
+
+    document = emitted(capsys)
+    (declared,) = document["_aws"]["CloudWatchMetrics"]
+    assert sorted(declared["Dimensions"][0]) == sorted(watched)
+    assert {name: document[name] for name in watched} == watched
+    assert document[metric] == [1.0]
+
+
+def test_prod_deploys_are_canaries_rolled_back_by_three_alarms() -> None:
+    globals_ = load_template()["Globals"]["Function"]
+    preference = globals_["DeploymentPreference"]
+
+    assert globals_["AutoPublishAlias"] == "live"
+    assert preference["Type"] == {"Fn::If": ["IsProd", "Canary10Percent5Minutes", "AllAtOnce"]}
+    triggers = [alarm["Ref"] for alarm in preference["Alarms"]]
+    assert set(triggers) <= set(ALARMS)
+    assert set(triggers) == {"ApiServerErrorsAlarm", "ServiceInternalErrorsAlarm", "FunctionErrorsAlarm"}
+    summed = {
+        metric["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for metric in (ALARMS["FunctionErrorsAlarm"]["Properties"]["Metrics"][1:])
+    }
+    assert summed == set(FUNCTIONS)
+
+
+def test_every_entry_point_reaches_a_function_at_its_alias() -> None:
+    resources = transformed(PROD)["Resources"]
+    aliases = {name for name, resource in resources.items() if resource["Type"] == "AWS::Lambda::Alias"}
+    assert aliases == {f"{function}Aliaslive" for function in FUNCTIONS}
+
+    api = next(resource for resource in resources.values() if resource["Type"] == "AWS::ApiGatewayV2::Api")
+    for path, operations in api["Properties"]["Body"]["paths"].items():
+        for operation in operations.values():
+            uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
+            assert re.search(r"/functions/\$\{\w+Aliaslive\}/invocations$", uri), path
+    (mapping,) = [resource for resource in resources.values() if resource["Type"] == "AWS::Lambda::EventSourceMapping"]
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "RecordLastAccessFunctionAliaslive"}
+    invokers = [
+        resource["Properties"]["FunctionName"]
+        for name, resource in resources.items()
+        if name.startswith("VerifyInvoker")
+    ]
+    assert invokers
+    assert all(target == {"Ref": "VerifyRequestFunctionAliaslive"} for target in invokers)
+    output = load_template()["Outputs"]["VerifyRequestFunctionArn"]["Value"]
+    assert output == {"Ref": "VerifyRequestFunction.Alias"}
+
+
+def test_stages_keep_their_figures_and_layers_apart() -> None:
+    template = load_template()
+
+    namespace_value = template["Globals"]["Function"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    assert namespace_value == {"Fn::Sub": "AccessKeys/${Stage}"}
+    layer = template["Resources"]["ServiceLayer"]["Properties"]["LayerName"]
+    assert layer == {"Fn::Sub": "${AWS::StackName}-${Stage}-core"}
+
+
+def test_the_dashboard_shows_every_function_and_the_refusals_by_code() -> None:
+    body = load_template()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(body)["widgets"]
+    text = json.dumps(widgets)
+
+    assert len(widgets) >= 8
+    for function in FUNCTIONS:
+        assert f"${{{function}}}" in text, function
+    assert "GROUP BY ErrorCode" in text
+    assert "${AccessKeysApi}" in text
+
+
+def test_the_access_log_outlives_the_stack_for_as_long_as_its_parameter_says() -> None:
+    template = load_template()
+    group = template["Resources"]["AccessKeysApiLogGroup"]
+
+    assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert group["Properties"]["RetentionInDays"] == {"Ref": "AccessLogRetentionInDays"}
+    assert template["Parameters"]["AccessLogRetentionInDays"]["Default"] == 400
