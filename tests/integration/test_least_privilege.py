@@ -57,7 +57,7 @@ from access_keys.dal import cleanup_store, key_store
 from access_keys.dal.models import KeyItem, bind_tables
 from access_keys.domain import AccessKey, Status
 from access_keys_tools.events import http_event, load_event, sign_event, sign_verify_event
-from access_keys_tools.template import load_template
+from access_keys_tools.template import condition_values, load_template
 
 # Actions AWS authorises only on Resource "*" (no resource-level permission exists). A statement
 # may use Resource "*" only if every one of its actions is listed here, with the reason.
@@ -157,8 +157,18 @@ def functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {name: res for name, res in template["Resources"].items() if res["Type"] == FUNCTION_TYPE}
 
 
+def as_defaults_choose(value: Any) -> Any:
+    """An !If as the stack's parameter defaults choose it (the keys table the stack made); any
+    other value as it is."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        condition, if_true, if_false = value["Fn::If"]
+        return as_defaults_choose(if_true if condition_values({})[f"Condition:{condition}"] else if_false)
+    return value
+
+
 def resource_name(value: Any) -> str:
     """The logical id a Resource (or Role, Stream, Destination) refers to; a literal as itself."""
+    value = as_defaults_choose(value)
     if isinstance(value, dict) and len(value) == 1:
         ((intrinsic, argument),) = value.items()
         if intrinsic == "Ref":
@@ -328,7 +338,8 @@ def names_to_logical_ids(template: dict[str, Any]) -> dict[str, str]:
     for function in functions(template).values():
         variables.update(function["Properties"].get("Environment", {}).get("Variables", {}))
     names = {}
-    for variable, value in variables.items():
+    for variable, declared in variables.items():
+        value = as_defaults_choose(declared)
         refers_to_resource = isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in template["Resources"]
         if refers_to_resource and variable in os.environ:
             names[os.environ[variable]] = value["Ref"]

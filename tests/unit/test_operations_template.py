@@ -13,7 +13,7 @@ import pytest
 from sam_transform import transformed
 
 from access_keys.observability import count_alone
-from access_keys_tools.template import load_template, resources_of_type
+from access_keys_tools.template import condition_values, load_template, resources_of_type
 
 FUNCTIONS = sorted(resources_of_type("AWS::Serverless::Function"))
 ALARMS = resources_of_type("AWS::CloudWatch::Alarm")
@@ -151,7 +151,7 @@ def test_stages_keep_their_figures_and_layers_apart() -> None:
 
 
 def test_the_dashboard_shows_every_function_and_the_refusals_by_code() -> None:
-    body = load_template()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    body, variables = load_template()["Resources"]["OperationsDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     widgets = json.loads(body)["widgets"]
     text = json.dumps(widgets)
 
@@ -160,6 +160,8 @@ def test_the_dashboard_shows_every_function_and_the_refusals_by_code() -> None:
         assert f"${{{function}}}" in text, function
     assert "GROUP BY ErrorCode" in text
     assert "${AccessKeysApi}" in text
+    assert "${KeysTableName}" in text  # the restored table's, when RestoredKeysTableName names one
+    assert set(variables) == {"KeysTableName"}
 
 
 def test_the_access_log_outlives_the_stack_for_as_long_as_its_parameter_says() -> None:
@@ -169,3 +171,38 @@ def test_the_access_log_outlives_the_stack_for_as_long_as_its_parameter_says() -
     assert (group["DeletionPolicy"], group["UpdateReplacePolicy"]) == ("Retain", "Retain")
     assert group["Properties"]["RetentionInDays"] == {"Ref": "AccessLogRetentionInDays"}
     assert template["Parameters"]["AccessLogRetentionInDays"]["Default"] == 400
+
+
+def keys_table_references(node: Any, conditions: dict[str, bool], path: str = "") -> list[str]:
+    """Where the node refers to the KeysTable resource, following only the branch of each !If
+    these conditions choose."""
+    if isinstance(node, list):
+        return [
+            found
+            for index, item in enumerate(node)
+            for found in keys_table_references(item, conditions, f"{path}[{index}]")
+        ]
+    if not isinstance(node, dict):
+        return [path] if isinstance(node, str) and "${KeysTable}" in node else []
+    if set(node) == {"Fn::If"}:
+        condition, if_true, if_false = node["Fn::If"]
+        chosen = if_true if conditions[f"Condition:{condition}"] else if_false
+        return keys_table_references(chosen, conditions, path)
+    if node.get("Ref") == "KeysTable" or node.get("Fn::GetAtt", [None])[0] == "KeysTable":
+        return [path]
+    return [found for key, item in node.items() for found in keys_table_references(item, conditions, f"{path}.{key}")]
+
+
+def test_a_restored_keys_table_takes_the_place_of_the_stacks_own_everywhere() -> None:
+    template = load_template()
+    restored = condition_values({"RestoredKeysTableName": "access-keys-keys-restored"})
+    made = condition_values({})
+    others = {name: resource for name, resource in template["Resources"].items() if name != "KeysTable"}
+
+    assert template["Resources"]["KeysTable"]["Condition"] == "CreatesKeysTable"
+    assert (made["Condition:CreatesKeysTable"], restored["Condition:CreatesKeysTable"]) == (True, False)
+    # With the parameter, nothing refers to the table the stack no longer makes...
+    assert keys_table_references([template["Globals"], others, template["Outputs"]], restored) == []
+    # ...and without it, the functions' settings, their policies, the alarms and the output do.
+    used = keys_table_references([template["Globals"], others, template["Outputs"]], made)
+    assert len(used) >= 15

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from access_keys_tools.template import PROJECT_ROOT, load_template, resources_of_type
+from access_keys_tools.template import PROJECT_ROOT, condition_values, load_template, resources_of_type
 
 # The HTTP routes of the contract (API.md): operation -> (method, path).
 ROUTES = {
@@ -149,12 +149,20 @@ def strings_in(value: Any) -> Iterator[str]:
             yield from strings_in(item)
 
 
+DEFAULT_CONDITIONS = condition_values({})
+KEYS_TABLE = {"Fn::If": ["UsesRestoredKeysTable", {"Ref": "RestoredKeysTableName"}, {"Ref": "KeysTable"}]}
+
+
 def referenced_resource(value: Any) -> str | None:
     """The logical id an IAM Resource names through !GetAtt X.Arn or !Ref X, else None.
 
     Any other attribute is a resource of its own and comes back as "X.Attribute" (a table's
-    StreamArn is not the table).
+    StreamArn is not the table). An !If is read as the stack's parameter defaults choose it (the
+    keys table the stack made, not one restored by RestoredKeysTableName).
     """
+    if isinstance(value, dict) and "Fn::If" in value:
+        condition, if_true, if_false = value["Fn::If"]
+        return referenced_resource(if_true if DEFAULT_CONDITIONS[f"Condition:{condition}"] else if_false)
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         logical_id, attribute = value["Fn::GetAtt"]
         return logical_id if attribute == "Arn" else f"{logical_id}.{attribute}"
@@ -309,7 +317,8 @@ def test_functions_share_the_service_layer() -> None:
 def test_functions_get_the_settings_the_service_reads() -> None:
     variables = function_globals()["Environment"]["Variables"]
 
-    assert variables["KEYS_TABLE_NAME"] == {"Ref": "KeysTable"}
+    # The table the stack made, or the one restored into its place (docs/operations.md).
+    assert variables["KEYS_TABLE_NAME"] == KEYS_TABLE
     assert variables["RECORDS_TABLE_NAME"] == {"Ref": "AccessRecordsTable"}
     assert variables["SECRETS_KMS_KEY_ID"] == {"Ref": "SecretsKey"}
 
@@ -586,6 +595,6 @@ def test_outputs_name_the_api_and_the_tables() -> None:
     outputs = load_template()["Outputs"]
 
     assert "${AccessKeysApi}" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
-    assert outputs["KeysTableName"]["Value"] == {"Ref": "KeysTable"}
+    assert outputs["KeysTableName"]["Value"] == KEYS_TABLE
     assert outputs["AccessRecordsTableName"]["Value"] == {"Ref": "AccessRecordsTable"}
     assert outputs["LastAccessFailuresQueueUrl"]["Value"] == {"Ref": "LastAccessFailuresQueue"}

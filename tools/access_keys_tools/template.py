@@ -88,13 +88,15 @@ def condition_values(parameters: dict[str, Any], template: dict[str, Any] | None
     values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
     values.update({name: str(value) for name, value in parameters.items()})
     conditions = template.get("Conditions", {})
+    lists = {name for name, spec in template.get("Parameters", {}).items() if spec.get("Type") == "CommaDelimitedList"}
 
     def evaluate(node: Any) -> Any:
         if not isinstance(node, dict) or len(node) != 1:
             return node
         ((function, argument),) = node.items()
         functions: dict[str, Callable[[], Any]] = {
-            "Ref": lambda: values[argument],
+            "Ref": lambda: values[argument].split(",") if argument in lists else values[argument],
+            "Fn::Join": lambda: argument[0].join(evaluate(argument[1])),
             "Condition": lambda: evaluate(conditions[argument]),
             "Fn::Condition": lambda: evaluate(conditions[argument]),
             "Fn::Equals": lambda: evaluate(argument[0]) == evaluate(argument[1]),

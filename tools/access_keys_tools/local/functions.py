@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any
 
 from access_keys_tools.local import names
-from access_keys_tools.template import PROJECT_ROOT, TEMPLATE_PATH, load_template, resolve, resources_of_type
+from access_keys_tools.template import (
+    PROJECT_ROOT,
+    TEMPLATE_PATH,
+    condition_values,
+    load_template,
+    resolve,
+    resources_of_type,
+)
 
 # How long Lambda gives a function's init phase before it fails the invocation.
 INIT_TIMEOUT_SECONDS = 10.0
@@ -114,7 +121,9 @@ def function_specs(
     layers = layer_dirs(build_dir) if layers is None else layers
     own_layers = {name: name for name in resources_of_type("AWS::Serverless::LayerVersion", template)}
     parameters = {name: parameter.get("Default") for name, parameter in template.get("Parameters", {}).items()}
-    lookup = {**own_layers, **parameters, **values}
+    # Conditions as the parameters' defaults make them (the local stack overrides none that
+    # a function's settings depend on).
+    lookup = {**own_layers, **parameters, **condition_values({}, template), **values}
     specs = {}
     for logical_id, resource in resources_of_type("AWS::Serverless::Function", template).items():
         properties = {**defaults, **resource["Properties"]}
