@@ -18,8 +18,6 @@ from stack_process import unique_uin
 
 from access_keys_tools.template import PROJECT_ROOT
 
-# pycognito's own use of datetime.utcnow(), not ours.
-pytestmark = pytest.mark.filterwarnings("ignore:datetime.datetime.utcnow:DeprecationWarning")
 SESSION_ROUTES = [
     ("GET", "/v1/session/access-keys"),
     ("POST", "/v1/session/access-keys"),
