@@ -18,7 +18,7 @@ help:
 	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, checkov, pytest"
 	@echo "make reliability  the slow versions of the reliability suites (docs/reliability.md), figures at the end"
 	@echo "make bench    make build, then every performance figure with its budget, written to docs/benchmarks.md"
-	@echo "make build    sam build without Docker (python3.13 from .venv on PATH)"
+	@echo "make build    sam build without Docker (python3.13 from .venv on PATH); installs only the SAM CLI"
 	@echo "make lock     re-resolve requirements-dev.in into requirements-dev.txt"
 	@echo "make clean    remove .venv and .aws-sam"
 
@@ -38,6 +38,16 @@ $(BIN)/.run-installed: $(BIN)/python requirements-run.in requirements-dev.txt la
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --editable .
 	# The package platform services verify with (verifier/), as a service team installs it.
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile --no-deps --editable ./verifier
+	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null
+	@touch $@
+
+# What `make build` needs (requirements-build.in), at the versions locked in requirements-dev.txt:
+# the SAM CLI alone, not the run and test tools. pip installs what a -r inside a constraints file
+# names, so requirements-dev.txt's `-r layers/core/requirements.txt` line is left out of it: the
+# layer's packages are pinned as constraints, not installed (sam build fetches them for arm64).
+$(BIN)/.build-installed: $(BIN)/python requirements-build.in requirements-dev.txt layers/core/requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-compile \
+	  -c layers/core/requirements.txt -c <(sed '/^-r /d' requirements-dev.txt) -r requirements-build.in
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib > /dev/null
 	@touch $@
 
@@ -83,11 +93,11 @@ reliability: $(BIN)/.installed
 	  tests/local/test_concurrency.py tests/local/test_api_schema.py
 	@echo; echo "Figures:"; cat $(RELIABILITY_FIGURES)
 
-build: $(BIN)/.installed
+build: $(BIN)/.build-installed
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/sam build
 
 # docs/benchmarks.md: the figures of what `sam build` ships, each with its budget.
-bench: build
+bench: $(BIN)/.installed build
 	$(BIN)/python -m access_keys_tools.bench
 
 lock: $(BIN)/.installed

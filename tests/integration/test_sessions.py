@@ -4,6 +4,7 @@ isolation across sessions, and the operators' audited commands (docs/api.md, sec
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import pytest
@@ -302,3 +303,35 @@ def test_the_admin_commands_print_and_audit(pool: str, capsys, monkeypatch) -> N
     assert "ResourceNotFound.AccessKey" in capsys.readouterr().err
     assert main(["admin", "create-account", "--uin", ALICE, "--email", "x@example.com"]) == 1
     assert "OperationDenied.AccountExists" in capsys.readouterr().err
+
+
+def test_an_owner_locked_out_of_the_sign_in_gets_a_new_one_and_keeps_the_keys(api: Api, alice_session: Session) -> None:
+    key = call(api, "CreateAccessKey", alice_session).body["AccessKey"]["SecretId"]
+
+    assert admin.remove_sign_in(ALICE) == "alice@example.com"
+    with pytest.raises(admin.AccountNotFound):
+        admin.remove_sign_in(ALICE)
+    again = sign_in(ALICE, "alice@example.com")  # a new user, a new temporary password, a new TOTP
+
+    assert [listed["SecretId"] for listed in call(api, "ListAccessKeys", again).body["AccessKeys"]] == [key]
+    latest = [(entry["Action"], entry["Result"]) for entry in activity(api, again)][:4]
+    assert latest == [
+        ("CreateAccount", "Success"),
+        ("RemoveSignIn", "Failure"),
+        ("RemoveSignIn", "Success"),
+        ("CreateAccessKey", "Success"),
+    ]
+
+
+@pytest.mark.parametrize("skew", [-60, -8, 8, 3600])
+def test_an_operator_whose_clock_is_off_changes_nothing(skew: int) -> None:
+    aws_date = "Tue, 01 Dec 2026 12:00:00 GMT"
+    with pytest.raises(admin.ClockSkew, match=re.escape(f"{skew:+d} s off")):
+        admin._check_clock(aws_date, now=1_796_126_400 + skew)
+
+
+@pytest.mark.parametrize("skew", [-5, 0, 5])
+def test_an_operator_clock_within_seconds_of_aws_is_fine(skew: int) -> None:
+    admin._check_clock("Tue, 01 Dec 2026 12:00:00 GMT", now=1_796_126_400 + skew)
+    admin._check_clock(None)
+    admin._check_clock("not a date")

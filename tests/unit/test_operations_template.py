@@ -13,7 +13,7 @@ import pytest
 from sam_transform import transformed
 
 from access_keys.observability import count_alone
-from access_keys_tools.template import condition_values, load_template, resources_of_type
+from access_keys_tools.template import PROJECT_ROOT, condition_values, load_template, resources_of_type
 
 FUNCTIONS = sorted(resources_of_type("AWS::Serverless::Function"))
 ALARMS = resources_of_type("AWS::CloudWatch::Alarm")
@@ -76,6 +76,8 @@ def test_prod_refuses_to_deploy_without_an_alarm_topic() -> None:
 
     assert rule["RuleCondition"] == {"Fn::Equals": [{"Ref": "Stage"}, "prod"]}
     assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}]}
+    placeholder = rule["Assertions"][1]["Assert"]["Fn::Not"][0]["Fn::Equals"][1]
+    assert placeholder in (PROJECT_ROOT / "samconfig.toml").read_text(encoding="utf-8")
 
 
 def emitted(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:

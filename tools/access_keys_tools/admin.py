@@ -7,6 +7,7 @@ and the `OperatorActions` metric (CloudWatch PutMetricData, dimension Action). T
 is the one that must not be lost: when it cannot be written, the command says so and fails.
 
     create_account   the account's sign-in: a Cognito user with the Uin, and a temporary password
+    remove_sign_in   delete it, for an owner locked out of it (then create_account again)
     create_key       an access key for an account (automation's first key)
     list_keys        an account's keys
     set_key_status   disable (the incident response to a reported leak) or enable a key
@@ -25,9 +26,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from functools import cache
+from typing import Any
 
 from access_keys import activity, keys, validation
 from access_keys.clock import now_ms
+from access_keys.config import settings
 from access_keys.dal import activity_store, aws, key_store
 from access_keys.domain import AccessKey, AccountActor, ActivityEntry, Result, Status
 from access_keys.errors import AccessKeyNotFound, InvalidParameterValue, ServiceError
@@ -49,6 +52,11 @@ class AuditNotWritten(RuntimeError):
 
 class ClockSkew(RuntimeError):
     """This machine's clock is too far from AWS's to date a status change by."""
+
+
+class AccountNotFound(ServiceError):
+    status = 404
+    code = "ResourceNotFound.Account"
 
 
 class AccountExists(ServiceError):
@@ -84,7 +92,7 @@ def email(value: str) -> str:
 def operator() -> str:
     """The operator's AWS principal, as the activity names them; this machine's clock checked
     against the time of AWS's answer."""
-    caller = aws.session().create_client("sts").get_caller_identity()
+    caller = _client("sts").get_caller_identity()
     _check_clock(caller["ResponseMetadata"].get("HTTPHeaders", {}).get("date"))
     return f"operator:{caller['Arn']}"
 
@@ -126,7 +134,7 @@ def create_account(uin: str, address: str) -> CreatedAccount:
         if not key_store.claim_account(uin, address):
             raise AccountExists(f"Account {uin} has a sign-in already.")
         password = _temporary_password()
-        cognito = aws.session().create_client("cognito-idp")
+        cognito = _client("cognito-idp")
         try:
             cognito.admin_create_user(
                 UserPoolId=pool,
@@ -147,6 +155,27 @@ def create_account(uin: str, address: str) -> CreatedAccount:
         return CreatedAccount(uin, address, password, pool)
 
     return _audited(actor, "CreateAccount", None, create)
+
+
+def remove_sign_in(uin: str) -> str:
+    """Delete the account's sign-in (its Cognito user), so that `create_account` can make it anew:
+    for an owner who lost both their password's email and their TOTP device, which Cognito cannot
+    reset while the pool requires MFA. The keys and their records stay. Returns the email it had."""
+    uin = validation.uin(uin)
+
+    def remove() -> str:
+        address = key_store.account_owner(uin)
+        if address is None:
+            raise AccountNotFound(f"Account {uin} has no sign-in.")
+        try:
+            _client("cognito-idp").admin_delete_user(UserPoolId=user_pool_id(), Username=address)
+        except Exception as error:
+            if getattr(error, "response", {}).get("Error", {}).get("Code") != "UserNotFoundException":
+                raise
+        key_store.release_account(uin, address)
+        return address
+
+    return _audited(_actor(uin), "RemoveSignIn", None, remove)
 
 
 def create_key(uin: str, description: str) -> keys.CreatedKey:
@@ -176,6 +205,12 @@ def delete_key(secret_id: str) -> str:
 def list_activity(uin: str) -> list[ActivityEntry]:
     actor = _actor(validation.uin(uin))
     return _audited(actor, "ListActivity", None, lambda: activity.list_activity(actor.uin))
+
+
+def _client(service: str) -> Any:
+    """A client in the stack's region (AWS_REGION, as the tables and the key are reached), which
+    botocore alone would not read: it takes AWS_DEFAULT_REGION or the profile's region."""
+    return aws.session().create_client(service, region_name=settings().region)
 
 
 def _actor(uin: str) -> AccountActor:
@@ -258,9 +293,10 @@ def _audit(actor: AccountActor, action: str, secret_id: str | None, error_code: 
 
 
 def _put_metric(action: str, result: Result) -> None:
-    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AccessKeys")
+    # The functions' namespace, AccessKeys/<Stage> (template.yaml): the operator sets it for the stack.
+    namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "AccessKeys/dev")
     try:
-        aws.session().create_client("cloudwatch").put_metric_data(
+        _client("cloudwatch").put_metric_data(
             Namespace=namespace,
             MetricData=[
                 {

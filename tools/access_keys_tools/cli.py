@@ -17,6 +17,7 @@ access record is chosen by whoever sent the request, and a SecretId is public.
 Operator commands, with AWS credentials rather than a key (access_keys_tools.admin):
 
     access-keys admin create-account --uin UIN --email EMAIL     the account's sign-in, temporary password shown once
+    access-keys admin remove-sign-in --uin UIN                   delete it, for an owner locked out of it
     access-keys admin create-key --uin UIN [--description D] [--save-profile NAME]
     access-keys admin list-keys --uin UIN
     access-keys admin disable-key ID | enable-key ID | delete-key ID
@@ -145,6 +146,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     account.add_argument("--uin", required=True, help=uin_help)
     account.add_argument("--email", required=True, help="the owner's email address, with which they sign in")
+    admin_command(
+        "remove-sign-in",
+        "delete an account's sign-in, for an owner locked out of it",
+        "Delete an account's sign-in (its user in the accounts' user pool), for an owner who lost both the "
+        "password and the TOTP device; its keys and records stay. Then create-account makes a new one.",
+    ).add_argument("--uin", required=True, help=uin_help)
     admin_create = admin_command(
         "create-key",
         "create an access key for an account",
@@ -463,7 +470,7 @@ def _admin(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> in
 
     logger.registered_handler.setStream(_StandardError())
     try:
-        if arguments.local is not None and arguments.admin_command == "create-account":
+        if arguments.local is not None and arguments.admin_command in ("create-account", "remove-sign-in"):
             os.environ["ACCOUNTS_USER_POOL_ID"] = names.local_user_pool_id(arguments.local.rstrip("/"))
         return _run_admin(arguments, admin)
     except (InvalidParameter, InvalidParameterValue) as error:
@@ -495,6 +502,13 @@ def _run_admin(arguments: argparse.Namespace, admin: Any) -> int:
             _save_profile(arguments.save_profile, created.key.secret_id, created.secret_key)
     elif command == "create-account":
         _print(arguments, admin.create_account(arguments.uin, arguments.email).to_json(), _account_details)
+    elif command == "remove-sign-in":
+        email = admin.remove_sign_in(arguments.uin)
+        _print(
+            arguments,
+            {"Uin": arguments.uin, "Email": email},
+            lambda d: f"Removed the sign-in {terminal_text(d['Email'])} of account {terminal_text(d['Uin'])}.",
+        )
     elif command == "list-keys":
         document = {"AccessKeys": [key.to_json() for key in admin.list_keys(arguments.uin)]}
         _print(arguments, document, lambda d: _key_rows(d["AccessKeys"]))

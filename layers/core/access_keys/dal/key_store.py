@@ -246,6 +246,16 @@ def claim_account(uin: str, email: str) -> bool:
     return True
 
 
+def account_owner(uin: str) -> str | None:
+    """The email of the account's sign-in (`claim_account`), or None: one consistent GetItem."""
+    bind_tables()
+    with throttling_as_request_limit():
+        try:
+            return AccountItem.get(AccountItem.id_for(uin), consistent_read=True).owner_email
+        except AccountItem.DoesNotExist:
+            return None
+
+
 def release_account(uin: str, email: str) -> None:
     """Undo `claim_account` for `email`, when its sign-in could not be made after all."""
     bind_tables()
