@@ -9,4 +9,4 @@ from access_keys.observability import logger, metrics
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return last_access.process_batch(event, context)
+    return last_access.process_batch(event)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -34,6 +35,7 @@ from access_keys.dal.models import (
 )
 from access_keys.domain import MAX_KEYS_PER_ACCOUNT
 from access_keys_tools.events import http_event, sign_event
+from access_keys_tools.local.worker import LambdaContext
 from access_keys_tools.streams import StreamReader, lambda_batches
 from access_keys_tools.template import PROJECT_ROOT, create_tables, resources_of_type
 
@@ -51,22 +53,6 @@ def load_handler(operation: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "test-function"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
-    log_group_name: str = "/aws/lambda/test-function"
-    log_stream_name: str = "test"
-
-    remaining_ms: Callable[[], int] = lambda: 900_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms()
 
 
 @dataclass(frozen=True)
@@ -164,15 +150,18 @@ class AwsCalls:
         self.calls: list[str] = []
         self._failures: dict[str, list[dict[str, Any]]] = {}
         self._by_position: dict[int, dict[str, Any] | BaseException] = {}
+        # ListAccessRecords sends its Queries from several threads at once.
+        self._lock = threading.Lock()
         for client in _service_clients():
             client.meta.events.register("before-call", self._before_call)
 
     def _before_call(self, model: Any, **_: Any) -> Any:
         name = f"{model.service_model.service_name}:{model.name}"
-        self.calls.append(name)
-        failure = self._by_position.pop(len(self.calls), None)
-        if failure is None and self._failures.get(name):
-            failure = self._failures[name].pop(0)
+        with self._lock:
+            self.calls.append(name)
+            failure = self._by_position.pop(len(self.calls), None)
+            if failure is None and self._failures.get(name):
+                failure = self._failures[name].pop(0)
         if failure is None:
             return None
         if isinstance(failure, BaseException):

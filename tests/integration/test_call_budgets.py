@@ -24,7 +24,7 @@ from figures import figure
 from harness import Api, AwsCalls, Credentials, StreamPump, bootstrap_key, scan_table, second_key
 
 from access_keys import key_material, records
-from access_keys.config import settings
+from access_keys.config import RECORD_SHARDS, settings
 from access_keys.dal.models import AccessRecordItem, KeyItem
 from access_keys.domain import AccessKey, Status
 from access_keys_tools.events import load_event
@@ -276,10 +276,10 @@ def test_one_hot_key_at_10000_records_a_second_stays_under_one_partitions_write_
         f"newest-20 read: {len(queries)} queries of <= {max(items for items, _ in queries)} items each, "
         f"{read_units[0]} read units with {checkpoints[0]:,} records stored, {read_units[1]} with {checkpoints[1]:,}"
     )
-    assert len(per_partition) == settings().record_shards
+    assert len(per_partition) == RECORD_SHARDS
     assert busiest_rate <= PARTITION_WRITES_PER_SECOND
     # Each shard's query reads at most its 20 newest items, so the cost does not grow with the key's records.
-    assert len(queries) == settings().record_shards + 1  # and the failed attempts' partition
+    assert len(queries) == RECORD_SHARDS + 1  # and the failed attempts' partition
     assert all(items <= 20 for items, _ in queries)
     assert read_units[0] == read_units[1]
 

@@ -74,6 +74,11 @@ def test_the_layer_holds_only_what_runs_within_its_size_budget(build_dir: Path) 
     ]
     assert not (layer / "aws_xray_sdk").exists()
     assert not (layer / "aws_lambda_powertools" / "event_handler").exists()
+    utilities = layer / "aws_lambda_powertools" / "utilities"
+    assert sorted(path.name for path in utilities.iterdir() if path.name != "__pycache__") == [
+        "__init__.py",
+        "jmespath_utils",
+    ]
     # Native code, if a dependency ever brings some, must be for the functions' arm64.
     for library in layer.rglob("*.so*"):
         assert int.from_bytes(library.read_bytes()[18:20], "little") == ELF_MACHINE_AARCH64, library

@@ -340,7 +340,7 @@ def test_layer_is_built_by_its_makefile_for_python_3_13_on_arm64() -> None:
 
     assert layer["Metadata"]["BuildMethod"] == "makefile"
     assert "build-ServiceLayer:" in makefile
-    # The wheels are those of the functions' platform; tests/build checks what the build holds.
+    # The wheels are those of the functions' platform; tests/local/test_built_artifacts.py checks what the build holds.
     assert "--platform manylinux2014_aarch64" in makefile
     assert "--python-version 3.13" in makefile
     assert "python3.13" in layer["Properties"]["CompatibleRuntimes"]

@@ -1,10 +1,17 @@
-"""Settings read once from the environment that template.yaml sets for every function."""
+"""Settings read once from the environment that template.yaml sets for every function; the one
+constant that must not vary between them."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from functools import cache
+
+# How many partitions one key's access records are spread over (see README, "Limits per key"):
+# 10,000 records/s of one key put at most about 700/s on any one, under a partition's 1,000
+# writes/s. Only ever raise it: records already written stay on the shards they landed on.
+# Fixed, not read from the environment: every function must agree on it.
+RECORD_SHARDS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,14 +20,6 @@ class Settings:
     records_table_name: str
     secrets_kms_key_id: str
     region: str | None
-    # The verifier keeps each key's derived signing key this long (never the SecretKey), so a warm
-    # request makes no KMS call.
-    # The key's status is still read on every request: caching never delays a disable.
-    secret_cache_seconds: int = 300
-    # How many partitions one key's access records are spread over (see README, "Limits per key"):
-    # 10,000 records/s of one key put at most about 700/s on any one, under a partition's 1,000
-    # writes/s. Only ever raise it: records already written stay on the shards they landed on.
-    record_shards: int = 16
 
 
 class ConfigurationError(RuntimeError):

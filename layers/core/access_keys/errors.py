@@ -1,6 +1,8 @@
-"""One exception type per error code of the HTTP contract (docs/api.md).
+"""One exception type per error code of the contract (docs/api.md): the HTTP routes', Tencent
+Cloud API 3.0's (`POST /`) and the verification's (VerifyRequestFunction).
 
-Code raises these where the rule lives; `access_keys.api` alone turns them into responses.
+Code raises these where the rule lives; `access_keys.api` alone turns them into HTTP responses,
+and `access_keys.verification` into its answers.
 Messages are written for a person and never carry secrets or internals.
 """
 
@@ -80,7 +82,11 @@ class AccessKeyNotFound(ServiceError):
 
 class RecordNotFound(ServiceError):
     """ReportAccessOutcome: the RecordId names no successful record of the calling service from the
-    last 15 minutes (another service's, an older one, one already refused, or none)."""
+    last 15 minutes (another service's, an older one, one already refused, or none).
+
+    Answered only by VerifyRequestFunction, invoked by the platform's services, never over HTTP: its
+    `status` is never sent. docs/api.md lists it under the verification contract.
+    """
 
     status = 404
     code = "ResourceNotFound.AccessRecord"
@@ -97,6 +103,10 @@ class AccessKeyActive(ServiceError):
     status = 409
     code = "OperationDenied.AccessKeyActive"
     default_message = "Only an Inactive key can be deleted. Disable it first."
+
+
+# The next three are answered only by Tencent Cloud API 3.0's route (`POST /`, access_keys.cloud_api),
+# always with HTTP 200 in Tencent's envelope: their `status` is never sent. docs/api.md lists them there.
 
 
 class InvalidAction(ServiceError):
@@ -136,12 +146,3 @@ class InternalError(ServiceError):
 
     def __init__(self) -> None:
         super().__init__()
-
-
-# Answered only by Tencent Cloud API 3.0's route (`POST /`, access_keys.cloud_api), always with
-# HTTP 200 in Tencent's envelope: their `status` is never sent. docs/api.md lists them there.
-CLOUD_API_ONLY: tuple[type[ServiceError], ...] = (InvalidAction, NoSuchVersion, UnauthorizedOperation)
-
-# Answered only by VerifyRequestFunction (ReportAccessOutcome), invoked by the platform's services,
-# never over HTTP: its `status` is never sent. docs/api.md lists it under the verification contract.
-VERIFY_ONLY: tuple[type[ServiceError], ...] = (RecordNotFound,)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import time
 
 from access_keys import signing
-from access_keys.config import settings
 from access_keys.dal import kms
 from access_keys.domain import StoredKey
 
 _MAX_CACHED = 1024
+# How long a derived signing key is kept (never the SecretKey), so a warm request makes no KMS
+# call. The key's status is still read on every request: caching never delays a disable.
+_CACHED_SECONDS = 300
 # (SecretId, Uin, ciphertext, UTC date, service) -> (TC3 signing key as a keyed HMAC, monotonic expiry).
 # Keyed on everything the encryption context binds, as well as the ciphertext: a key item whose
 # owner or ciphertext changed is a miss, and KMS decides again whether it decrypts.
@@ -51,7 +53,7 @@ def signing_key_of(stored: StoredKey, date: str, service: str = signing.SERVICE)
     derived = signing.keyed(signing.signing_key(secret_key_of(stored), date, service))
     if entry not in _cache and len(_cache) >= _MAX_CACHED:
         _cache.pop(next(iter(_cache)))
-    _cache[entry] = (derived, now + settings().secret_cache_seconds)
+    _cache[entry] = (derived, now + _CACHED_SECONDS)
     return derived
 
 

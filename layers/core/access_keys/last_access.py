@@ -7,7 +7,7 @@ deleted key, so an older, replayed or reordered batch changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +59,7 @@ def newest_per_key(records: Iterable[Mapping[str, Any]]) -> dict[str, Access]:
     return newest
 
 
-def process_batch(
-    event: dict[str, Any],
-    context: Any,
-    *,
-    advance: Callable[[str, int], bool] = key_store.advance_last_access,
-) -> dict[str, Any]:
+def process_batch(event: dict[str, Any]) -> dict[str, Any]:
     """Handle one stream batch; the response names only the records whose update failed.
 
     Each key's update is carried by its newest record. If that update fails, only that record
@@ -78,7 +73,7 @@ def process_batch(
     failures = []
     for access in newest.values():
         try:
-            updated = advance(access.secret_id, access.access_time)
+            updated = key_store.advance_last_access(access.secret_id, access.access_time)
         except Exception:
             logger.exception("last access not updated", extra={"secret_id": access.secret_id})
             failures.append({"itemIdentifier": access.sequence_number})

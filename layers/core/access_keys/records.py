@@ -115,7 +115,5 @@ def list_access_records(caller: Principal, secret_id: str) -> Traces:
     """
     keys.owned_key(caller, secret_id)
     since = now_ms() - RECORD_RETENTION_DAYS * DAY_MS
-    return Traces(
-        access_records=record_store.latest_records(secret_id, since=since, limit=RECORDS_SHOWN),
-        failed_attempts=record_store.latest_failed_attempts(secret_id, since=since, limit=RECORDS_SHOWN),
-    )
+    access_records, failed_attempts = record_store.latest_traces(secret_id, since=since, limit=RECORDS_SHOWN)
+    return Traces(access_records=access_records, failed_attempts=failed_attempts)

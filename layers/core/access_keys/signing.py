@@ -81,7 +81,7 @@ def parse_authorization(header: str | None) -> Authorization:
 
     Raises InvalidAuthorization, saying which part is wrong, for anything malformed.
     The scope's date, service and terminator are only checked for shape here: a wrong
-    value in them is a signature failure, decided by `verify_signature`.
+    value in them is a signature failure, decided by the verifier (`access_keys.authentication`).
     """
     if not header or not header.strip():
         raise InvalidAuthorization("The Authorization header is missing.")

@@ -12,7 +12,9 @@
 6. the size of each artifact;
 7. the local stack's throughput, serving the built artifacts, under 8 signed clients;
 8. the cost of a million verified requests, from 2 and 3, with the single-use guard's writes, for
-   a stated mix of requests and for the worst case, every request guarded (`bench.cost`).
+   a stated mix of requests and for the worst case, every request guarded (`bench.cost`);
+9. one ListAccessRecords read with a fixed latency per DynamoDB call, its Queries in turn against
+   at once (`bench.records_read`).
 
 Timings are ratios of runs side by side in this one run, because this machine is shared and noisy.
 """
@@ -33,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from access_keys_tools.bench import cold_start, cost, verification
+from access_keys_tools.bench import cold_start, cost, records_read, verification
 from access_keys_tools.local import load, names
 from access_keys_tools.template import PROJECT_ROOT, load_template, resources_of_type
 
@@ -254,6 +256,14 @@ deterministic, and `make test` asserts them (tests/integration/test_call_budgets
    the same 2 cores as the stack. moto serves one call at a time, about 6 ms each, and is the
    ceiling here; it says nothing about the deployed service.
 8. **Cost**: below.
+9. **ListAccessRecords read** (`python -m access_keys_tools.bench.records_read`): `record_store.
+   latest_traces` of one key with {records_read.RECORDS} records over every shard and
+   {records_read.FAILED_GROUPS} failed-attempt groups: 16 shard Queries and 1 of the failed attempts,
+   sent one after another (as before) and at once, alternating, median of 15 each. Each call waits
+   {records_read.LATENCY_MS:g} ms (a botocore `before-send` hook), and is answered with moto's own
+   answer to the same request, recorded in-process beforehand: moto's work would hold this process's
+   GIL, while DynamoDB's is done elsewhere. The concurrent read is checked to answer as the
+   sequential one does. At most as many calls are in flight as the client's connection pool holds.
 
 ## Cost per million verified requests
 
@@ -415,6 +425,17 @@ def main() -> int:  # noqa: PLR0915 - one straight sequence of measurements, the
             f"{verify_overhead.microseconds / overhead.microseconds:.2f}x the REST handler's ({shares})",
             "",
             None,
+        )
+    )
+
+    print("9. ListAccessRecords read ...", flush=True)
+    listing = records_read.measure(latency_ms=records_read.LATENCY_MS)
+    report(
+        Figure(
+            "ListAccessRecords read, fixed latency per call",
+            records_read.describe(listing),
+            f"concurrent <= {records_read.BUDGET}x sequential",
+            listing.ratio <= records_read.BUDGET,
         )
     )
 

@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
@@ -24,14 +24,17 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass
 class LambdaContext:
+    """The `context` a handler is given: what Lambda's Python runtime offers and the service reads.
+    Also the tests' context (tests/integration/harness.py), hence the defaults."""
+
     function_name: str
-    function_version: str
-    invoked_function_arn: str
-    memory_limit_in_mb: int
-    aws_request_id: str
-    log_group_name: str
-    log_stream_name: str
-    deadline: float
+    function_version: str = "$LATEST"
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    memory_limit_in_mb: int = 512
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+    log_group_name: str = "/aws/lambda/test-function"
+    log_stream_name: str = "test"
+    deadline: float = field(default_factory=lambda: time.time() + 900)  # epoch seconds, Lambda's longest timeout
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline - time.time()) * 1000))

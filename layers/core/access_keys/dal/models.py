@@ -19,7 +19,7 @@ from pynamodb.attributes import (
 from pynamodb.constants import PAY_PER_REQUEST_BILLING_MODE, STREAM_NEW_IMAGE
 from pynamodb.models import Model
 
-from access_keys.config import settings
+from access_keys.config import RECORD_SHARDS, settings
 from access_keys.dal import aws
 
 ACCOUNT_PREFIX = "ACCOUNT#"
@@ -266,6 +266,8 @@ def bind_tables() -> None:
         (ActivityItem, config.records_table_name),
     ):
         model.Meta.table_name = table_name
+        # One ListAccessRecords sends a Query per record shard and one more, all at once.
+        model.Meta.max_pool_connections = RECORD_SHARDS + 1
         if config.region:
             model.Meta.region = config.region
         connection = model._get_connection().connection

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
+from functools import cache, partial
 from itertools import chain
+from typing import Any
 
 from pynamodb.constants import NONE
 from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.models import Model
 
 from access_keys.clock import HOUR_MS
-from access_keys.config import settings
+from access_keys.config import RECORD_SHARDS
 from access_keys.dal.models import AccessRecordItem, FailedAttemptsItem, UsedSignatureItem, bind_tables
 from access_keys.dal.throttling import throttling_as_request_limit
 from access_keys.domain import RECORD_RETENTION_DAYS, AccessRecord, FailedAttempts, Result
@@ -26,7 +32,7 @@ def shard_of(request_id: str) -> int:
     """The shard a record lands on: spread evenly, and the same for a retried write of the same
     request, which then overwrites its record instead of duplicating it."""
     digest = hashlib.sha256(request_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:4], "big") % settings().record_shards
+    return int.from_bytes(digest[:4], "big") % RECORD_SHARDS
 
 
 def put_record(record: AccessRecord, *, unique_id: str | None = None) -> tuple[str, str]:
@@ -87,24 +93,88 @@ def mark_failed(partition: str, sort_key: str, *, service: str, error_code: str,
     return True
 
 
-def latest_records(secret_id: str, *, since: int, limit: int) -> list[AccessRecord]:
-    """The newest `limit` records with AccessTime >= `since`, newest first, merged across shards."""
+def latest_traces(
+    secret_id: str, *, since: int, limit: int, concurrent: bool = True
+) -> tuple[list[AccessRecord], list[FailedAttempts]]:
+    """Both lists of a key's listing since `since`, newest first, each its latest `limit`: the
+    records merged across the key's shards, and the failed-attempt groups with the latest LastTime
+    among the newest groups.
+
+    One Query per shard and one of the failed attempts, all sent at once (`concurrent=False`
+    sends them one after another, as the listing did before: `make bench` compares the two).
+    A failed Query fails the whole read, once the others it started have ended.
+    """
     bind_tables()
     lower_bound = AccessRecordItem.sort_key(since, "")
-    per_shard = []
+    since_hour = since - since % HOUR_MS
+    queries: list[Callable[[], list[Any]]] = [
+        partial(
+            _newest_of,
+            AccessRecordItem,
+            AccessRecordItem.partition(secret_id, shard),
+            AccessRecordItem.access_time_request_id >= lower_bound,
+            limit=limit,
+        )
+        for shard in range(RECORD_SHARDS)
+    ]
+    queries.append(
+        partial(
+            _newest_of,
+            FailedAttemptsItem,
+            FailedAttemptsItem.partition(secret_id),
+            FailedAttemptsItem.hour_code_ip >= f"{since_hour:013d}",
+            limit=_FAILED_GROUPS_READ,
+        )
+    )
     with throttling_as_request_limit():
-        for shard in range(settings().record_shards):
-            query = AccessRecordItem.query(
-                AccessRecordItem.partition(secret_id, shard),
-                AccessRecordItem.access_time_request_id >= lower_bound,
-                scan_index_forward=False,
-                limit=limit,
-                # A record is readable as soon as the request that made it was answered.
-                consistent_read=True,
-            )
-            per_shard.append(list(query))
+        *per_shard, groups = _run_all(queries) if concurrent else [query() for query in queries]
     newest = heapq.nlargest(limit, chain.from_iterable(per_shard), key=lambda item: item.access_time_request_id)
-    return [_to_domain(item) for item in newest]
+    kept = [item for item in groups if int(item.last_time) >= since]
+    newest_groups = heapq.nlargest(limit, kept, key=lambda item: (int(item.last_time), item.hour_code_ip))
+    return [_to_domain(item) for item in newest], [_failed_to_domain(item) for item in newest_groups]
+
+
+def _newest_of(model: type[Model], partition: str, condition: Condition, *, limit: int) -> list[Any]:
+    """The newest `limit` items of one partition that meet `condition`: one Query."""
+    return list(
+        model.query(
+            partition,
+            condition,
+            scan_index_forward=False,
+            limit=limit,
+            # A record is readable as soon as the request that made it was answered.
+            consistent_read=True,
+        )
+    )
+
+
+@cache
+def _readers() -> ThreadPoolExecutor:
+    """The threads that send a listing's Queries, made by the first listing of the process and kept
+    for the warm invocations after it (idle between them): one per Query, but no more than the
+    client's connection pool holds. A call beyond the pool would open a connection of its own,
+    which urllib3 closes afterwards: a TLS handshake per such call, each listing."""
+    pool = AccessRecordItem._get_connection().connection.client.meta.config.max_pool_connections
+    return ThreadPoolExecutor(max_workers=min(RECORD_SHARDS + 1, pool), thread_name_prefix="records-read")
+
+
+def _run_all[T](queries: list[Callable[[], T]]) -> list[T]:
+    """Each query's result, in their order, the queries run at once on `_readers`.
+
+    If one fails, those not started yet are cancelled and those running are waited for, so that
+    nothing of this read is still running when its error is raised: the first in the queries'
+    order, as running them in turn would have raised.
+    """
+    futures = [_readers().submit(query) for query in queries]
+    _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+    if pending:
+        for future in pending:
+            future.cancel()
+        wait(pending)
+    for future in futures:
+        if not future.cancelled() and (error := future.exception()) is not None:
+            raise error
+    return [future.result() for future in futures]
 
 
 def _to_domain(item: AccessRecordItem) -> AccessRecord:
@@ -148,35 +218,17 @@ def count_failed_attempt(
         )
 
 
-def latest_failed_attempts(secret_id: str, *, since: int, limit: int) -> list[FailedAttempts]:
-    """The `limit` groups with the latest LastTime among the newest groups since `since`, newest first."""
-    bind_tables()
-    since_hour = since - since % HOUR_MS
-    with throttling_as_request_limit():
-        groups = list(
-            FailedAttemptsItem.query(
-                FailedAttemptsItem.partition(secret_id),
-                FailedAttemptsItem.hour_code_ip >= f"{since_hour:013d}",
-                scan_index_forward=False,
-                limit=_FAILED_GROUPS_READ,
-                consistent_read=True,
-            )
-        )
-    kept = [item for item in groups if int(item.last_time) >= since]
-    newest = heapq.nlargest(limit, kept, key=lambda item: (int(item.last_time), item.hour_code_ip))
-    return [
-        FailedAttempts(
-            secret_id=item.secret_id,
-            hour=int(item.hour),
-            source_ip=item.source_ip,
-            error_code=item.error_code,
-            first_time=int(item.first_time),
-            last_time=int(item.last_time),
-            count=int(item.count),
-            user_agent=item.user_agent,
-        )
-        for item in newest
-    ]
+def _failed_to_domain(item: FailedAttemptsItem) -> FailedAttempts:
+    return FailedAttempts(
+        secret_id=item.secret_id,
+        hour=int(item.hour),
+        source_ip=item.source_ip,
+        error_code=item.error_code,
+        first_time=int(item.first_time),
+        last_time=int(item.last_time),
+        count=int(item.count),
+        user_agent=item.user_agent,
+    )
 
 
 def use_signature(signature: str, *, action: str, reusable: bool, expires_at: int) -> bool:
@@ -215,7 +267,7 @@ def delete_records(secret_id: str, *, before: int | None, page_size: int = 100) 
     bind_tables()
     deleted = 0
     done = True
-    partitions = [AccessRecordItem.partition(secret_id, shard) for shard in range(settings().record_shards)]
+    partitions = [AccessRecordItem.partition(secret_id, shard) for shard in range(RECORD_SHARDS)]
     # Failed-attempt groups sort by their hour, so the same cut-off applies to them.
     partitions.append(FailedAttemptsItem.partition(secret_id))
     with throttling_as_request_limit():
