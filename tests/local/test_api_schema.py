@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import schemathesis
-from conftest import LocalStack
 from figures import figure
 from hypothesis import HealthCheck, given, settings
+from running_stack import LocalStack
 from schemathesis import GenerationMode
 from schemathesis.schemas import BaseSchema
 from schemathesis.specs.openapi.checks import ignored_auth

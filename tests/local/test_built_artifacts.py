@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LocalStack
+from running_stack import LocalStack
 from secret_ledger import LEDGER
 from stack_process import StackProcess, free_port, stack_environment, unique_uin
 

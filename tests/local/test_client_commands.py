@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import LocalStack
+from running_stack import LocalStack
 from secret_ledger import LEDGER
 from stack_process import free_port, unique_uin
 

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from conftest import LocalStack
 from figures import figure
+from running_stack import LocalStack
 from stack_process import unique_uin
 
 from access_keys_tools.client import AccessKeysClient, ApiError

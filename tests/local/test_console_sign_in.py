@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import CHROMIUM, NEEDS_CHROMIUM, LocalStack
+from running_stack import CHROMIUM, NEEDS_CHROMIUM, LocalStack
 from secret_ledger import LEDGER
 from stack_process import unique_uin
 

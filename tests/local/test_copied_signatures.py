@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from conftest import LocalStack
 from figures import figure
+from running_stack import LocalStack
 from secret_ledger import LEDGER
 
 from access_keys import signing

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import LocalStack
+from running_stack import LocalStack
 from secret_ledger import LEDGER
 from stack_process import Result, StackProcess, free_port, run_shell, shell_commands, stack_environment, unique_uin
 from tencentcloud.common import abstract_client

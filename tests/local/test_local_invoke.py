@@ -16,7 +16,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 import pytest
-from conftest import LocalStack
+from running_stack import LocalStack
 from secret_ledger import LEDGER
 from stack_process import StackProcess, free_port, stack_environment, unique_uin
 

@@ -15,7 +15,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import ACCESS_KEYS, LocalStack
+from running_stack import ACCESS_KEYS, LocalStack
 from stack_process import StackProcess, free_port, stack_environment, unique_uin
 
 from access_keys import signing

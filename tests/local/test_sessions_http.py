@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import LocalStack
+from running_stack import LocalStack
 from stack_process import unique_uin
 
 from access_keys_tools.template import PROJECT_ROOT

@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import LocalStack
+from running_stack import LocalStack
 from secret_ledger import LEDGER
 from stack_process import stack_environment, unique_uin
 from tencentcloud.cam.v20190116 import cam_client, models
