@@ -11,11 +11,12 @@ principal denies it, whatever the principal's own policies say.
 from __future__ import annotations
 
 import fnmatch
-import re
 from typing import Any
 
 import pytest
-from sam_transform import evaluate, transformed
+from sam_transform import transformed
+
+from access_keys_tools.template import condition_values, parameter_values, resolve
 
 ACCOUNT = "123456789012"
 STACK = "access-keys"
@@ -40,53 +41,16 @@ NEVER = ("kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:Cre
 PSEUDO = {"AWS::Partition": "aws", "AWS::AccountId": ACCOUNT, "AWS::StackName": STACK, "AWS::Region": "eu-west-1"}
 
 
-def substitute(value: Any, parameters: dict[str, str], conditions: dict[str, Any]) -> Any:
-    """Pseudo parameters, Sub (both forms), Join, Split and If, as CloudFormation resolves them here."""
-
-    def again(item: Any) -> Any:
-        return substitute(item, parameters, conditions)
-
-    if isinstance(value, list):
-        return [again(item) for item in value]
-    if not isinstance(value, dict) or len(value) != 1:
-        return {key: again(item) for key, item in value.items()} if isinstance(value, dict) else value
-    ((function, argument),) = value.items()
-
-    def sub() -> str:
-        text, variables = (argument, {}) if isinstance(argument, str) else argument
-        names = {**PSEUDO, **parameters, **{name: again(item) for name, item in variables.items()}}
-        return re.sub(r"\$\{([\w:]+)\}", lambda match: str(names[match.group(1)]), text)
-
-    def chosen() -> Any:
-        return again(argument[1] if evaluate(conditions[argument[0]], parameters, conditions) else argument[2])
-
-    def ref() -> Any:
-        if argument not in parameters:
-            return value
-        return parameters[argument].split(",") if argument == "KeyCreatorArns" else parameters[argument]
-
-    functions = {
-        "Fn::Sub": sub,
-        "Fn::Join": lambda: argument[0].join(again(argument[1])),
-        "Fn::Split": lambda: again(argument[1]).split(argument[0]),
-        "Fn::If": chosen,
-        "Ref": ref,
-    }
-    return functions[function]() if function in functions else {function: again(argument)}
-
-
 def stack(parameters: dict[str, str]) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The key policy's statements, and every role's ARN by its logical id, for these parameters."""
     template = transformed(parameters)
-    defaults = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
-    values = {**defaults, **parameters}
-    conditions = template.get("Conditions", {})
+    lookup = {**PSEUDO, **parameter_values(parameters, template), **condition_values(parameters, template)}
     resources = template["Resources"]
-    policy = substitute(resources["SecretsKey"]["Properties"]["KeyPolicy"], values, conditions)
+    policy = resolve(resources["SecretsKey"]["Properties"]["KeyPolicy"], lookup)
     roles = {}
     for logical_id, resource in resources.items():
         if resource["Type"] == "AWS::IAM::Role":
-            path = substitute(resource["Properties"].get("Path", "/"), values, conditions)
+            path = resolve(resource["Properties"].get("Path", "/"), lookup)
             roles[logical_id] = f"arn:aws:iam::{ACCOUNT}:role{path}{STACK}-{logical_id}-ABC123"
     return policy["Statement"], roles
 

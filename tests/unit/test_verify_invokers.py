@@ -11,9 +11,9 @@ import re
 from typing import Any
 
 import pytest
-from sam_transform import evaluate, transformed
+from sam_transform import created, transformed
 
-from access_keys_tools.template import load_template
+from access_keys_tools.template import load_template, parameter_values, resolve
 
 VERIFIER = "VerifyRequestFunction"
 
@@ -22,18 +22,15 @@ def invokers(accounts: str, permission_type: str = "AWS::Lambda::Permission") ->
     """(principal, what it may use) of every permission of this type CloudFormation would create."""
     parameters = {"PlatformServiceAccounts": accounts}
     template = transformed(parameters)
-    conditions = template.get("Conditions", {})
-    created = []
-    for resource in template["Resources"].values():
+    values = parameter_values(parameters, template)
+    found = []
+    for resource in created(template, parameters).values():
         if resource["Type"] != permission_type:
-            continue
-        condition = resource.get("Condition")
-        if condition and not evaluate(conditions[condition], parameters, conditions):
             continue
         properties = resource["Properties"]
         target = properties.get("FunctionName", properties.get("LayerVersionArn"))
-        created.append((evaluate(properties["Principal"], parameters, conditions), target))
-    return created
+        found.append((resolve(properties["Principal"], values), target))
+    return found
 
 
 def may_invoke_verifier(accounts: str) -> list[Any]:

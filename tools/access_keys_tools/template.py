@@ -81,21 +81,30 @@ class UnresolvableError(ValueError):
     """A template value names something a local run cannot provide."""
 
 
+def parameter_values(parameters: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The template's parameters as CloudFormation has them for these values (the others at their
+    defaults): text, and a list for a CommaDelimitedList."""
+    template = template or load_template()
+    values = {}
+    for name, spec in template.get("Parameters", {}).items():
+        value = str(parameters.get(name, spec.get("Default", "")))
+        values[name] = value.split(",") if spec.get("Type") == "CommaDelimitedList" else value
+    return values
+
+
 def condition_values(parameters: dict[str, Any], template: dict[str, Any] | None = None) -> dict[str, bool]:
     """Each of the template's Conditions, evaluated as CloudFormation would for these parameters
     (the others at their defaults), keyed `Condition:<Name>` for `resolve`'s Fn::If."""
     template = template or load_template()
-    values = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
-    values.update({name: str(value) for name, value in parameters.items()})
+    values = parameter_values(parameters, template)
     conditions = template.get("Conditions", {})
-    lists = {name for name, spec in template.get("Parameters", {}).items() if spec.get("Type") == "CommaDelimitedList"}
 
     def evaluate(node: Any) -> Any:
         if not isinstance(node, dict) or len(node) != 1:
             return node
         ((function, argument),) = node.items()
         functions: dict[str, Callable[[], Any]] = {
-            "Ref": lambda: values[argument].split(",") if argument in lists else values[argument],
+            "Ref": lambda: values[argument],
             "Fn::Join": lambda: argument[0].join(evaluate(argument[1])),
             "Condition": lambda: evaluate(conditions[argument]),
             "Fn::Condition": lambda: evaluate(conditions[argument]),
@@ -115,7 +124,8 @@ def condition_values(parameters: dict[str, Any], template: dict[str, Any] | None
 
 
 def resolve(value: Any, lookup: dict[str, Any]) -> Any:
-    """`value` with its intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::If) replaced through `lookup`.
+    """`value` with its intrinsics (Ref, Fn::GetAtt, Fn::Sub, Fn::If, Fn::Join, Fn::Split,
+    Fn::Select) replaced through `lookup`.
 
     `lookup` maps `Name` (a Ref) and `Name.Attribute` (a GetAtt) to values; pseudo parameters
     such as `AWS::StackName` are looked up by their own name, and conditions as `Condition:<Name>`
@@ -135,9 +145,9 @@ def resolve(value: Any, lookup: dict[str, Any]) -> Any:
 
 
 def _sub(argument: Any, lookup: dict[str, Any]) -> str:
-    if not isinstance(argument, str):
-        raise UnresolvableError(f"Fn::Sub with a variable map is not supported: {argument!r}")
-    return re.sub(r"\$\{([^}!][^}]*)\}", lambda match: str(_look_up(lookup, match.group(1))), argument)
+    text, variables = (argument, {}) if isinstance(argument, str) else argument
+    names = {**lookup, **{name: resolve(item, lookup) for name, item in variables.items()}}
+    return re.sub(r"\$\{([^}!][^}]*)\}", lambda match: str(_look_up(names, match.group(1))), text)
 
 
 def _if(argument: Any, lookup: dict[str, Any]) -> Any:
@@ -152,6 +162,9 @@ _INTRINSICS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
     ),
     "Fn::Sub": _sub,
     "Fn::If": _if,
+    "Fn::Join": lambda argument, lookup: argument[0].join(resolve(argument[1], lookup)),
+    "Fn::Split": lambda argument, lookup: resolve(argument[1], lookup).split(argument[0]),
+    "Fn::Select": lambda argument, lookup: resolve(argument[1], lookup)[int(argument[0])],
 }
 
 
