@@ -58,9 +58,13 @@ def id_claims(**changes: Any) -> dict[str, Any]:
     return {name: value for name, value in claims.items() if value is not None}
 
 
+FETCHED: list[str] = []
+
+
 @pytest.fixture
 def authorizer(monkeypatch: pytest.MonkeyPatch) -> JwtAuthorizer:
-    fetched: list[str] = []
+    fetched = FETCHED
+    fetched.clear()
 
     def fetch(url: str) -> dict[str, rsa.RSAPublicKey]:
         fetched.append(url)
@@ -157,8 +161,19 @@ def test_alg_none_and_an_hmac_signed_with_the_public_key_are_refused(authorizer:
 def test_an_unknown_kid_reads_the_keys_again_and_is_refused(authorizer: JwtAuthorizer) -> None:
     with pytest.raises(Unauthorized, match="unknown kid"):
         authorizer.claims(bearer(token(id_claims(), header={"kid": "rotated-away", "alg": "RS256"})))
+    assert len(FETCHED) == 1
     with pytest.raises(Unauthorized, match="no kid"):
         authorizer.claims(bearer(token(id_claims(), header={"alg": "RS256"})))
+
+
+def test_a_flood_of_made_up_kids_reads_the_keys_once_a_minute_at_most(authorizer: JwtAuthorizer) -> None:
+    authorizer.claims(bearer(token(id_claims())))  # the keys, read once
+    for number in range(200):
+        with pytest.raises(Unauthorized, match="unknown kid"):
+            authorizer.claims(bearer(token(id_claims(), header={"kid": f"made-up-{number}", "alg": "RS256"})))
+
+    assert len(FETCHED) == 1
+    assert authorizer.claims(bearer(token(id_claims())))["token_use"] == "id"  # the real kid still passes
 
 
 @pytest.mark.parametrize(

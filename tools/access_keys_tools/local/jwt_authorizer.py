@@ -33,6 +33,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 MAX_TOKEN_CHARS = 16 * 1024
 # API Gateway allows this much clock skew for exp, nbf and iat (none documented; it is small).
 _LEEWAY_SECONDS = 0
+# A kid not in the keys read last may be a rotated key, so the JWKS is read again, but at most
+# this often: a flood of tokens with made-up kids must not become a flood of JWKS reads.
+_REREAD_SECONDS = 60.0
 
 
 class Unauthorized(Exception):
@@ -53,6 +56,7 @@ class JwtAuthorizer:
     jwks_url: str
     identity_header: str = "authorization"  # from $request.header.Authorization
     _keys: dict[str, rsa.RSAPublicKey] | None = field(default=None, repr=False)
+    _read_at: float = field(default=0.0, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def claims(self, headers: Mapping[str, str], *, scopes: tuple[str, ...] = (), now: float | None = None) -> dict:
@@ -80,9 +84,11 @@ class JwtAuthorizer:
         if not isinstance(kid, str):
             raise Unauthorized("no kid")
         with self._lock:
-            if self._keys is None or kid not in self._keys:
+            stale = time.monotonic() - self._read_at >= _REREAD_SECONDS
+            if self._keys is None or (kid not in self._keys and stale):
                 # A kid not seen yet: the issuer may have rotated its keys, so read them again.
                 self._keys = _fetch_keys(self.jwks_url)
+                self._read_at = time.monotonic()
             found = self._keys.get(kid)
         if found is None:
             raise Unauthorized("unknown kid")
