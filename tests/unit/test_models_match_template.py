@@ -13,13 +13,24 @@ import pytest
 from pynamodb.indexes import GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
-from access_keys.dal.models import AccessRecordItem, AccountItem, KeyItem
+from access_keys.dal.models import (
+    AccessRecordItem,
+    AccountItem,
+    ActivityItem,
+    FailedAttemptsItem,
+    KeyItem,
+    UsedSignatureItem,
+)
 from access_keys_tools.template import resources_of_type
 
 MODEL_TABLES = [
     pytest.param(KeyItem, "KeysTable", id="KeyItem-KeysTable"),
     pytest.param(AccountItem, "KeysTable", id="AccountItem-KeysTable"),
     pytest.param(AccessRecordItem, "AccessRecordsTable", id="AccessRecordItem-AccessRecordsTable"),
+    # The other item kinds the records table holds, under partitions of their own.
+    pytest.param(FailedAttemptsItem, "AccessRecordsTable", id="FailedAttemptsItem-AccessRecordsTable"),
+    pytest.param(UsedSignatureItem, "AccessRecordsTable", id="UsedSignatureItem-AccessRecordsTable"),
+    pytest.param(ActivityItem, "AccessRecordsTable", id="ActivityItem-AccessRecordsTable"),
 ]
 
 Key = frozenset[tuple[str, str]]
