@@ -163,11 +163,8 @@ def tc3(
     date = signing.utc_date(timestamp) if date is None else date
     scope = f"{date}/{service}/{terminator}"
     value = signing.signature(
-        credentials.secret_key,
-        date=date,
-        service=service,
-        terminator=terminator,
-        string_to_sign=signing.string_to_sign(timestamp, scope, canonical),
+        signing.signing_key(credentials.secret_key, date, service, terminator),
+        signing.string_to_sign(timestamp, scope, signing.hashed(canonical)),
     )
     return (
         f"{signing.ALGORITHM} Credential={secret_id or credentials.secret_id}/{scope}, "

@@ -40,11 +40,8 @@ def _signed(
     )
     scope = f"{date}/{service}/tc3_request"
     signature = signing.signature(
-        credentials.secret_key,
-        date=date,
-        service=service,
-        terminator="tc3_request",
-        string_to_sign=signing.string_to_sign(timestamp, scope, canonical),
+        signing.signing_key(credentials.secret_key, date, service, "tc3_request"),
+        signing.string_to_sign(timestamp, scope, signing.hashed(canonical)),
     )
     headers["authorization"] = (
         f"TC3-HMAC-SHA256 Credential={credentials.secret_id}/{scope}, "
@@ -126,11 +123,8 @@ def test_a_rest_route_takes_the_same_rules(api: Api, alice: Credentials):
         body=b"",
     )
     signature = signing.signature(
-        alice.secret_key,
-        date=signing.utc_date(timestamp),
-        service="127",
-        terminator="tc3_request",
-        string_to_sign=signing.string_to_sign(timestamp, scope, canonical),
+        signing.signing_key(alice.secret_key, signing.utc_date(timestamp), "127", "tc3_request"),
+        signing.string_to_sign(timestamp, scope, signing.hashed(canonical)),
     )
     headers["authorization"] = (
         f"TC3-HMAC-SHA256 Credential={alice.secret_id}/{scope}, SignedHeaders=content-type;host, Signature={signature}"

@@ -62,11 +62,8 @@ def signed_for(credentials: Credentials, *, method: str, path: str, body: bytes,
     )
     scope = f"{date}/{SERVICE}/{signing.TERMINATOR}"
     signature = signing.signature(
-        credentials.secret_key,
-        date=date,
-        service=SERVICE,
-        terminator=signing.TERMINATOR,
-        string_to_sign=signing.string_to_sign(timestamp, scope, canonical),
+        signing.signing_key(credentials.secret_key, date, SERVICE, signing.TERMINATOR),
+        signing.string_to_sign(timestamp, scope, signing.hashed(canonical)),
     )
     headers["authorization"] = (
         f"{signing.ALGORITHM} Credential={credentials.secret_id}/{scope}, "

@@ -74,11 +74,10 @@ def _verify_event(
     )
     scope = f"{signing.utc_date(timestamp)}/{scope_service or service}/tc3_request"
     signature = signing.signature(
-        secret_key or credentials.secret_key,
-        date=signing.utc_date(timestamp),
-        service=scope_service or service,
-        terminator="tc3_request",
-        string_to_sign=signing.string_to_sign(timestamp, scope, canonical),
+        signing.signing_key(
+            secret_key or credentials.secret_key, signing.utc_date(timestamp), scope_service or service, "tc3_request"
+        ),
+        signing.string_to_sign(timestamp, scope, signing.hashed(canonical)),
     )
     event = {
         "Operation": "VerifyRequest",

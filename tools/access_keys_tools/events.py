@@ -125,11 +125,8 @@ def sign_verify_event(
     date = signing.utc_date(timestamp)
     scope = f"{date}/{signed['Service']}/{signing.TERMINATOR}"
     signature = signing.signature(
-        secret_key,
-        date=date,
-        service=signed["Service"],
-        terminator=signing.TERMINATOR,
-        string_to_sign=signing.string_to_sign_of_hash(timestamp, scope, signed["CanonicalRequestHash"]),
+        signing.signing_key(secret_key, date, signed["Service"], signing.TERMINATOR),
+        signing.string_to_sign(timestamp, scope, signed["CanonicalRequestHash"]),
     )
     signed["Authorization"] = (
         f"{signing.ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders=content-type;host, Signature={signature}"

@@ -15,7 +15,6 @@ a copy of it could exploit is decided.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,15 +111,16 @@ class SignedRequest:
         return tuple(hashes)
 
     def _canonical_hash(self, signed_headers: tuple[str, ...], headers: Mapping[str, str]) -> str:
-        canonical = signing.canonical_request(
-            method=self.method,
-            path=self.path,
-            query=self.query,
-            headers=headers,
-            signed_headers=signed_headers,
-            body=self.body,
+        return signing.hashed(
+            signing.canonical_request(
+                method=self.method,
+                path=self.path,
+                query=self.query,
+                headers=headers,
+                signed_headers=signed_headers,
+                body=self.body,
+            )
         )
-        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +256,7 @@ def _check_signature(
         raise SecretIdNotFound()
     key = key_material.signing_key_of(stored, authorization.date, authorization.service)
     for canonical_hash in canonical_hashes:
-        expected = signing.signature_with_keyed(
-            key, signing.string_to_sign_of_hash(timestamp, authorization.scope, canonical_hash)
-        )
+        expected = signing.signature(key, signing.string_to_sign(timestamp, authorization.scope, canonical_hash))
         if signing.signatures_match(expected, authorization.signature):
             return stored
     raise SecretIdNotFound() if stored.key.status is not Status.ACTIVE else SignatureFailure()

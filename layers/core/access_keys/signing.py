@@ -3,6 +3,11 @@
 The same functions sign (clients, tools, tests) and verify (`access_keys.authentication`),
 so there is one definition of the canonical request. The verifier is proved against an
 independent signer, Tencent Cloud's SDK, in tests/unit/test_signing_reference.py.
+
+A signer calls `sign`. A verifier, or a test that builds an odd signature, goes step by step:
+`parse_authorization` and `parse_timestamp`, `canonical_request`, `hashed`, `string_to_sign`,
+`signing_key` (`keyed` to keep it), `signature`, then `signatures_match`. Each parses or hashes
+what it is given, every time: nothing is cached between calls on text a caller chose.
 """
 
 from __future__ import annotations
@@ -21,7 +26,29 @@ from access_keys.errors import InvalidAuthorization
 try:  # CPython's OpenSSL HMAC, which `hmac.new` wraps; absent on builds without OpenSSL's HMAC
     from _hashlib import hmac_new as _openssl_hmac
 except ImportError:  # pragma: no cover - every supported CPython has it
-    _openssl_hmac = None
+    _openssl_hmac = None  # type: ignore[assignment]
+
+__all__ = [
+    "ALGORITHM",
+    "REQUIRED_SIGNED_HEADERS",
+    "SECRET_ID_PATTERN",
+    "SERVICE",
+    "TERMINATOR",
+    "Authorization",
+    "KeyedHmac",
+    "canonical_request",
+    "claimed_secret_id",
+    "hashed",
+    "keyed",
+    "parse_authorization",
+    "parse_timestamp",
+    "sign",
+    "signature",
+    "signatures_match",
+    "signing_key",
+    "string_to_sign",
+    "utc_date",
+]
 
 
 class KeyedHmac(Protocol):
@@ -75,7 +102,6 @@ def claimed_secret_id(header: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-@lru_cache(maxsize=64)
 def parse_authorization(header: str | None) -> Authorization:
     """Parse `TC3-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
 
@@ -122,7 +148,6 @@ def parse_authorization(header: str | None) -> Authorization:
     return Authorization(secret_id, date, service, terminator, signed_headers, signature)
 
 
-@lru_cache(maxsize=64)
 def parse_timestamp(value: str | None) -> int:
     """The X-TC-Timestamp header as Unix seconds.
 
@@ -171,13 +196,15 @@ def canonical_request(
     )
 
 
-def string_to_sign(timestamp: int, scope: str, canonical: str) -> str:
-    return string_to_sign_of_hash(timestamp, scope, hashlib.sha256(canonical.encode()).hexdigest())
+def string_to_sign(timestamp: int, scope: str, hashed_canonical_request: str) -> str:
+    """The StringToSign, from the hex SHA-256 of the CanonicalRequest (`hashed`): all a service
+    that canonicalised its own request sends the verifier."""
+    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{hashed_canonical_request}"
 
 
-def string_to_sign_of_hash(timestamp: int, scope: str, canonical_hash: str) -> str:
-    """The StringToSign of a canonical request known only by its hex SHA-256 (another service's)."""
-    return f"{ALGORITHM}\n{timestamp}\n{scope}\n{canonical_hash}"
+def hashed(canonical: str) -> str:
+    """The hex SHA-256 of a CanonicalRequest, as the StringToSign carries it."""
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def signing_key(secret_key: str, date: str, service: str = SERVICE, terminator: str = TERMINATOR) -> bytes:
@@ -204,19 +231,13 @@ def keyed(key: bytes) -> KeyedHmac:
     return hmac.new(key, digestmod=hashlib.sha256)
 
 
-def signature_with_key(key: bytes, string_to_sign: str) -> str:
-    return _hmac(key, string_to_sign).hex()
-
-
-def signature_with_keyed(key: KeyedHmac, string_to_sign: str) -> str:
-    """The hex signature of `string_to_sign` under a signing key that is already `keyed`."""
+def signature(key: bytes | KeyedHmac, string_to_sign: str) -> str:
+    """The hex Signature of `string_to_sign` under a signing key (`signing_key`), raw or `keyed`."""
+    if isinstance(key, bytes):
+        return _hmac(key, string_to_sign).hex()
     mac = key.copy()
     mac.update(string_to_sign.encode())
     return mac.hexdigest()
-
-
-def signature(secret_key: str, *, date: str, service: str, terminator: str, string_to_sign: str) -> str:
-    return signature_with_key(signing_key(secret_key, date, service, terminator), string_to_sign)
 
 
 def signatures_match(expected: str, given: str) -> bool:
@@ -243,11 +264,5 @@ def sign(
     canonical = canonical_request(
         method=method, path=path, query=query, headers=headers, signed_headers=signed_headers, body=body
     )
-    value = signature(
-        secret_key,
-        date=date,
-        service=SERVICE,
-        terminator=TERMINATOR,
-        string_to_sign=string_to_sign(timestamp, scope, canonical),
-    )
+    value = signature(signing_key(secret_key, date), string_to_sign(timestamp, scope, hashed(canonical)))
     return f"{ALGORITHM} Credential={secret_id}/{scope}, SignedHeaders={';'.join(signed_headers)}, Signature={value}"
