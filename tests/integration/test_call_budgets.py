@@ -70,8 +70,9 @@ OPERATIONS = [
         "UpdateAccessKey",
         "UpdateAccessKey/disable",
         lambda api, owner: {"secret_id": second_key(api, owner), "body": {"Status": "Inactive"}},
-        # the single-use guard; exists, owned and not changed since it was signed: the write's condition
-        Counter({"dynamodb:PutItem": 1, "dynamodb:UpdateItem": 1}),
+        # the single-use guard; the key's owner (keys.owned_key, where ownership is decided for every
+        # operation); still there and not changed since it was signed: the write's condition
+        Counter({"dynamodb:PutItem": 1, "dynamodb:GetItem": 1, "dynamodb:UpdateItem": 1}),
     ),
     Operation(
         "DeleteAccessKey",

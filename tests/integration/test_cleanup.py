@@ -137,7 +137,7 @@ def test_a_cleanup_cut_short_resumes_where_it_stopped_and_finishes_the_work_once
         for index in range(3):
             write_record(credentials.secret_id, uin, now_ms() - index, f"{uin}-{index}")
         if number % 2:
-            key_store.set_status(uin, credentials.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
+            key_store.set_status(credentials.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
             assert key_store.delete_inactive_key(uin, credentials.secret_id, deleted_at=now_ms())
             deleted.append(credentials.secret_id)
         else:

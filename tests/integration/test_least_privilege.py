@@ -678,7 +678,7 @@ def used() -> dict[str, list[Use]]:
             bob=bootstrap_key("100000000002", "bob"),
             disabled=bootstrap_key("100000000003", "disabled"),
         )
-        key_store.set_status("100000000003", cast.disabled.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
+        key_store.set_status(cast.disabled.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
         stream = StreamPump()
         drive_create(api, cast)
         drive_list_keys(api, cast)

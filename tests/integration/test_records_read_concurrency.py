@@ -15,7 +15,7 @@ from pynamodb.exceptions import QueryError
 from access_keys.config import RECORD_SHARDS
 from access_keys.dal import record_store
 from access_keys.dal.models import AccessRecordItem, FailedAttemptsItem
-from access_keys.errors import RequestLimitExceeded
+from access_keys.dal.throttling import Throttled
 from access_keys_tools.bench.records_read import InjectedLatency, records_client, write_traces
 
 SECRET_ID = "AKIDconcurrentRead000000000000000000"
@@ -108,7 +108,7 @@ def test_the_queries_of_one_read_are_in_flight_at_once(traces: None) -> None:
 
 @pytest.mark.parametrize(
     ("code", "status", "raised"),
-    [("ProvisionedThroughputExceededException", 400, RequestLimitExceeded), ("InternalServerError", 500, QueryError)],
+    [("ProvisionedThroughputExceededException", 400, Throttled), ("InternalServerError", 500, QueryError)],
     ids=["throttled", "service-failure"],
 )
 def test_one_failing_shard_query_fails_the_whole_read_as_before_and_leaves_no_query_running(

@@ -114,7 +114,7 @@ def test_a_disable_refuses_the_next_verify_and_the_owner_sees_both(api: Api, ali
     bot = Credentials(created["SecretId"], created["SecretKey"])
     _verify(verifier, signed_for(bot, method="POST", path="/", body=b"{}", action="DescribeInstances"))
 
-    key_store.set_status("100000000001", bot.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
+    key_store.set_status(bot.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
     with pytest.raises(Refusal) as refused:
         _verify(verifier, signed_for(bot, method="POST", path="/", body=b"{}", action="DescribeZones"))
 

@@ -129,7 +129,7 @@ def test_a_signed_request_is_valid_and_names_its_caller_and_record(alice: Creden
 
 def test_a_disable_refuses_the_very_next_verify(alice: Credentials):
     assert _invoke(_verify_event(alice))["Valid"] is True
-    key_store.set_status("100000000001", alice.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
+    key_store.set_status(alice.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
 
     answer = _invoke(_verify_event(alice))
 

@@ -4,7 +4,7 @@ A client generator or a fuzzer reads the OpenAPI document, not docs/api.md: a ro
 is never called, an error code missing from it is reported as a contract violation, and an object
 schema that tolerates extra fields hides a response that grew one. So the document's routes are
 compared with template.yaml, its error codes with access_keys.errors, and its schemas are checked
-to be closed and complete, and the fields of its objects with what the domain's `to_json` writes.
+to be closed and complete, and the fields of its objects with what the REST routes write (`access_keys.rest`).
 The session routes (`/v1/session/...`, behind API Gateway's JWT authorizer) are the signed routes'
 operations again, with a bearer token for a signature, and API Gateway's own 401 as well.
 No AWS and no OpenAPI library: the document is read as YAML.
@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from access_keys import errors
+from access_keys import errors, rest
 from access_keys.api import SESSION_PATH_PREFIX
 from access_keys.domain import ACTIVITY_SHOWN, AccessKey, AccessRecord, ActivityEntry, FailedAttempts, Result, Status
 from access_keys.errors import ServiceError
@@ -502,51 +502,57 @@ def test_every_field_of_a_response_is_always_present_null_rather_than_missing() 
 
 
 _KEY = AccessKey(secret_id="AKID" + "0" * 32, uin="100000000001", status=Status.ACTIVE, create_time=0, description="")
-# Each object schema of the document, and an instance of what the service serialises it from.
-DOMAIN_OBJECTS = {
-    "AccessKey": _KEY,
-    "CreatedAccessKey": CreatedKey(key=_KEY, secret_key="0" * 32),
-    "AccessRecord": AccessRecord(
-        secret_id=_KEY.secret_id,
-        uin=_KEY.uin,
-        access_time=0,
-        service="cam",
-        action="ListAccessKeys",
-        result=Result.SUCCESS,
-        error_code=None,
-        source_ip="203.0.113.7",
-        user_agent="",
-        request_id="r",
+# Each object schema of the document, and what the REST routes answer for one (access_keys.rest).
+ANSWERED_OBJECTS = {
+    "AccessKey": rest.key_json(_KEY),
+    "CreatedAccessKey": rest.created_key_json(CreatedKey(key=_KEY, secret_key="0" * 32)),
+    "AccessRecord": rest.record_json(
+        AccessRecord(
+            secret_id=_KEY.secret_id,
+            uin=_KEY.uin,
+            access_time=0,
+            service="cam",
+            action="ListAccessKeys",
+            result=Result.SUCCESS,
+            error_code=None,
+            source_ip="203.0.113.7",
+            user_agent="",
+            request_id="r",
+        )
     ),
-    "FailedAttempts": FailedAttempts(
-        secret_id=_KEY.secret_id,
-        hour=0,
-        source_ip="198.51.100.9",
-        error_code="AuthFailure.SignatureFailure",
-        first_time=0,
-        last_time=0,
-        count=1,
-        user_agent="",
+    "FailedAttempts": rest.failed_attempts_json(
+        FailedAttempts(
+            secret_id=_KEY.secret_id,
+            hour=0,
+            source_ip="198.51.100.9",
+            error_code="AuthFailure.SignatureFailure",
+            first_time=0,
+            last_time=0,
+            count=1,
+            user_agent="",
+        )
     ),
-    "ActivityEntry": ActivityEntry(
-        uin=_KEY.uin,
-        time=0,
-        actor="user:owner@example.com",
-        action="UpdateAccessKey",
-        secret_id=_KEY.secret_id,
-        source_ip="203.0.113.7",
-        result=Result.SUCCESS,
-        error_code=None,
-        request_id="r",
+    "ActivityEntry": rest.activity_json(
+        ActivityEntry(
+            uin=_KEY.uin,
+            time=0,
+            actor="user:owner@example.com",
+            action="UpdateAccessKey",
+            secret_id=_KEY.secret_id,
+            source_ip="203.0.113.7",
+            result=Result.SUCCESS,
+            error_code=None,
+            request_id="r",
+        )
     ),
 }
 
 
-@pytest.mark.parametrize("schema_name", sorted(DOMAIN_OBJECTS))
+@pytest.mark.parametrize("schema_name", sorted(ANSWERED_OBJECTS))
 def test_an_object_schema_has_exactly_the_fields_the_service_writes(schema_name: str) -> None:
     schema = resolve(document()["components"]["schemas"][schema_name])
 
-    assert set(schema["properties"]) == set(DOMAIN_OBJECTS[schema_name].to_json())
+    assert set(schema["properties"]) == set(ANSWERED_OBJECTS[schema_name])
 
 
 def test_list_access_records_answers_both_lists_with_their_schemas() -> None:

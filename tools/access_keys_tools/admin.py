@@ -179,7 +179,7 @@ def remove_sign_in(uin: str) -> str:
 
 
 def create_key(uin: str, description: str) -> keys.CreatedKey:
-    uin = validation.uin(uin)
+    uin, description = validation.uin(uin), validation.description(description)
     return _audited(
         _actor(uin), "CreateAccessKey", None, lambda: keys.create_access_key(uin, description), key_of=_created_id
     )

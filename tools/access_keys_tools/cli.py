@@ -492,12 +492,13 @@ def _admin(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> in
 
 
 def _run_admin(arguments: argparse.Namespace, admin: Any) -> int:
+    from access_keys import rest  # what the operator sees is what the REST routes answer
     from access_keys.domain import Status
 
     command = arguments.admin_command
     if command == "create-key":
         created = admin.create_key(arguments.uin, arguments.description)
-        print(json.dumps({"AccessKey": created.to_json()}, indent=2))
+        print(json.dumps({"AccessKey": rest.created_key_json(created)}, indent=2))
         if arguments.save_profile:
             _save_profile(arguments.save_profile, created.key.secret_id, created.secret_key)
     elif command == "create-account":
@@ -510,18 +511,18 @@ def _run_admin(arguments: argparse.Namespace, admin: Any) -> int:
             lambda d: f"Removed the sign-in {terminal_text(d['Email'])} of account {terminal_text(d['Uin'])}.",
         )
     elif command == "list-keys":
-        document = {"AccessKeys": [key.to_json() for key in admin.list_keys(arguments.uin)]}
+        document = {"AccessKeys": [rest.key_json(key) for key in admin.list_keys(arguments.uin)]}
         _print(arguments, document, lambda d: _key_rows(d["AccessKeys"]))
     elif command in ("disable-key", "enable-key"):
         status = Status.INACTIVE if command == "disable-key" else Status.ACTIVE
         key = admin.set_key_status(arguments.secret_id, status)
-        _print(arguments, {"AccessKey": key.to_json()}, lambda d: _key_details(d["AccessKey"]))
+        _print(arguments, {"AccessKey": rest.key_json(key)}, lambda d: _key_details(d["AccessKey"]))
     elif command == "delete-key":
         uin = admin.delete_key(arguments.secret_id)
         document = {"SecretId": arguments.secret_id, "Uin": uin}
         _print(arguments, document, lambda d: f"Deleted {d['SecretId']} of account {terminal_text(d['Uin'])}.")
     else:  # activity
-        document = {"Activity": [entry.to_json() for entry in admin.list_activity(arguments.uin)]}
+        document = {"Activity": [rest.activity_json(entry) for entry in admin.list_activity(arguments.uin)]}
         _print(arguments, document, lambda d: _activity_rows(d["Activity"]))
     return 0
 

@@ -1,9 +1,10 @@
 """From an API Gateway HTTP API event (payload 2.0) to a response, for every route alike.
 
-The order of checks is the contract's: body size, then authentication, then the route's
-own input and rules. Every request that names an existing key leaves one trace for its owner,
-whatever its outcome: an access record when it is proven signed with the key's SecretKey, a
-failed attempt's count otherwise. Errors become responses here and nowhere else.
+The order of checks is the contract's: body size, then authentication, then the route's own
+input (declared in `access_keys.rest.ROUTES`, or `access_keys.cloud_api.ACTIONS`) and rules.
+Every request that names an existing key leaves one trace for its owner, whatever its outcome:
+an access record when it is proven signed with the key's SecretKey, a failed attempt's count
+otherwise. Errors become responses here and nowhere else.
 
 Each operation also answers a session route (`/v1/session/...`), for a user signed in to the
 account: API Gateway's JWT authorizer has checked the ID token, the operation runs for the account
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import time
 import uuid
@@ -26,6 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from access_keys import activity, authentication, records, validation
 from access_keys.clock import now_ms
+from access_keys.dal.throttling import Throttled
 from access_keys.domain import OWN_SERVICE, STATE_CHANGING_ACTIONS, AccessKey, AccountActor, Principal
 from access_keys.errors import (
     InternalError,
@@ -34,6 +35,7 @@ from access_keys.errors import (
     ServiceError,
     TokenFailure,
     UnknownParameter,
+    refusal_of,
 )
 from access_keys.observability import count_alone, logger, metrics
 
@@ -97,31 +99,27 @@ class ApiRequest:
             domain_prefix=self.domain_prefix,
         )
 
-    def input(self, *, allowed: frozenset[str] = frozenset(), required: frozenset[str] = frozenset()) -> dict:
-        """The JSON body as an object, checked against the fields this route takes.
+    def body_input(self) -> dict[str, Any]:
+        """The input of a route that takes it in the body: the body as a JSON object (none: an
+        empty one), or InvalidParameter.
 
-        A route takes no query parameters: any is an UnknownParameter, so that a typo is
+        Such a route takes no query parameters: any is an UnknownParameter, so that a typo is
         reported rather than silently ignored.
         """
         if self.query_parameters:
             name = sorted(self.query_parameters)[0]
             raise UnknownParameter(f"This action does not take the query parameter {json.dumps(name)}.")
         if not self.body.strip():
-            document: Any = {}
-        else:
-            try:
-                # Strict UTF-8 first: json.loads would guess UTF-16 or 32 from bytes, and let
-                # encoded surrogates through. RecursionError: nesting deeper than the parser goes.
-                document = json.loads(self.body.decode("utf-8"))
-            except (UnicodeDecodeError, ValueError, RecursionError):
-                raise InvalidParameter("The request body is not valid JSON.") from None
+            return {}
+        try:
+            # Strict UTF-8 first: json.loads would guess UTF-16 or 32 from bytes, and let
+            # encoded surrogates through. RecursionError: nesting deeper than the parser goes.
+            document = json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise InvalidParameter("The request body is not valid JSON.") from None
         if not isinstance(document, dict):
             raise InvalidParameter("The request body must be a JSON object.")
-        validation.fields(document, allowed=allowed, required=required)
         return document
-
-    def secret_id(self) -> str:
-        return validation.secret_id(self.path_parameters.get("SecretId"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,53 +148,7 @@ class Dialect:
     action_header: str | None = None
 
 
-def _rest_success(request: ApiRequest, reply: Reply) -> dict[str, Any]:
-    return {
-        "statusCode": reply.status,
-        "headers": {**RESPONSE_HEADERS, "X-Request-Id": request.request_id},
-        "body": json.dumps({**reply.body, "RequestId": request.request_id}),
-    }
-
-
-def _rest_failure(request: ApiRequest, error: ServiceError, code: str) -> dict[str, Any]:
-    headers = {**RESPONSE_HEADERS, "X-Request-Id": request.request_id}
-    if error.status == 429:
-        headers["Retry-After"] = "1"
-    return {
-        "statusCode": error.status,
-        "headers": headers,
-        "body": json.dumps({"Error": {"Code": code, "Message": error.message}, "RequestId": request.request_id}),
-    }
-
-
-REST = Dialect(
-    success=_rest_success,
-    failure=_rest_failure,
-    code_of=lambda error: error.code,
-    recorded_action=lambda request: request.action,
-)
-
-
-def endpoint(action: str) -> Callable[[Operation], Callable[[Mapping[str, Any], Any], dict[str, Any]]]:
-    """Make a Lambda handler of an operation `(request, caller) -> Reply`.
-
-    `action` is the operation's name as access records show it (`CreateAccessKey`, ...).
-    """
-
-    def decorate(operation: Operation) -> Callable[[Mapping[str, Any], Any], dict[str, Any]]:
-        @functools.wraps(operation)
-        def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
-            request = ApiRequest.from_event(event, action)
-            if is_session_route(event):
-                return handle_session(request, operation, session_claims(event))
-            return handle(request, operation)
-
-        return handler
-
-    return decorate
-
-
-def handle(request: ApiRequest, operation: Operation, dialect: Dialect = REST) -> dict[str, Any]:
+def handle(request: ApiRequest, operation: Operation, dialect: Dialect) -> dict[str, Any]:
     action = dialect.recorded_action(request)
     metrics.add_dimension(name="Action", value=action)
     metrics.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
@@ -217,8 +169,8 @@ def handle(request: ApiRequest, operation: Operation, dialect: Dialect = REST) -
         else:
             metrics.add_metric(name="RequestsVerified", unit=MetricUnit.Count, value=1)
             response = dialect.success(request, operation(request, verdict.caller))
-    except ServiceError as raised:
-        error = raised
+    except (ServiceError, Throttled) as raised:
+        error = refusal_of(raised)
     except Exception:
         logger.exception("unexpected failure", extra={"action": action})
         error = InternalError()
@@ -319,26 +271,28 @@ def session_actor(claims: Mapping[str, Any], *, now: float) -> AccountActor:
     return AccountActor(uin=uin, actor=f"user:{user}", signed_at=int(now))
 
 
-def handle_session(request: ApiRequest, operation: Operation, claims: Mapping[str, Any]) -> dict[str, Any]:
+def handle_session(
+    request: ApiRequest, operation: Operation, claims: Mapping[str, Any], dialect: Dialect
+) -> dict[str, Any]:
     """Run `operation` for the signed-in account; record a change in the account's activity."""
     metrics.add_dimension(name="Action", value=request.action)
     metrics.add_metric(name="SessionRequests", unit=MetricUnit.Count, value=1)
     if len(request.body) > MAX_BODY_BYTES:
-        return _refuse(request, RequestSizeLimitExceeded(f"The body is over {MAX_BODY_BYTES} bytes."), REST)
+        return _refuse(request, RequestSizeLimitExceeded(f"The body is over {MAX_BODY_BYTES} bytes."), dialect)
     actor: AccountActor | None = None
     reply: Reply | None = None
     error: ServiceError | None = None
     try:
         actor = session_actor(claims, now=time.time())
         reply = operation(request, actor)
-        response = REST.success(request, reply)
-    except ServiceError as raised:
-        error = raised
+        response = dialect.success(request, reply)
+    except (ServiceError, Throttled) as raised:
+        error = refusal_of(raised)
     except Exception:
         logger.exception("unexpected failure", extra={"action": request.action})
         error = InternalError()
     if error is not None:
-        response = _refuse(request, error, REST)
+        response = _refuse(request, error, dialect)
     if actor is not None and request.action in STATE_CHANGING_ACTIONS:
         activity.record(
             actor,
@@ -346,7 +300,7 @@ def handle_session(request: ApiRequest, operation: Operation, claims: Mapping[st
             secret_id=_key_acted_on(request, reply),
             source_ip=request.source_ip,
             request_id=request.request_id,
-            error_code=error.code if error else None,
+            error_code=dialect.code_of(error) if error else None,
         )
     return response
 

@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from access_keys import key_material, signing
 from access_keys.dal import key_store, record_store
+from access_keys.dal.throttling import Throttled
 from access_keys.domain import AccessKey, Caller, Status, StoredKey
 from access_keys.errors import (
     InternalError,
@@ -31,6 +32,7 @@ from access_keys.errors import (
     SignatureExpire,
     SignatureFailure,
     TokenFailure,
+    refusal_of,
 )
 from access_keys.observability import logger
 
@@ -173,7 +175,8 @@ def authenticate(request: SignedRequest | HashedRequest, use: SignatureUse, *, n
     """Verify the request, spend or bind its signature as `use` says, and say who signed it.
 
     Never raises for a refusal: the Verdict carries it. It raises only when the claimed key
-    could not be read, since then nobody is known to record the attempt for.
+    could not be read (`Throttled`, or AWS's error), since then nobody is known to record the
+    attempt for.
     """
     header = request.authorization
     try:
@@ -197,8 +200,8 @@ def authenticate(request: SignedRequest | HashedRequest, use: SignatureUse, *, n
         signer = _check_signature(authorization, stored, timestamp=timestamp, canonical_hashes=canonical_hashes)
         signed = True
         _check_signed_request(authorization, signer, use, timestamp=timestamp, now=now)
-    except ServiceError as refusal:
-        return Verdict(stored.key if stored else None, signed=signed, refusal=refusal)
+    except (ServiceError, Throttled) as refusal:  # throttled: KMS, or the single-use guard's write
+        return Verdict(stored.key if stored else None, signed=signed, refusal=refusal_of(refusal))
     except Exception:
         # A failed decrypt leaves the signature unchecked; a failed guard write fails closed.
         logger.exception("verification failed", extra={"secret_id": authorization.secret_id, "signed": signed})

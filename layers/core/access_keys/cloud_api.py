@@ -20,6 +20,7 @@ is bound to the action it was first used for (`authentication.SignatureUse.actio
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from access_keys.errors import (
     ServiceError,
     UnauthorizedOperation,
 )
+from access_keys.validation import Field
 
 VERSION = "2019-01-16"
 MAX_SECRET_IDS = 10
@@ -64,50 +66,49 @@ def _access_key(key: AccessKey) -> dict[str, Any]:
     }
 
 
-def _own_account(document: Mapping[str, Any], caller: Caller) -> None:
-    """TargetUin may only name the caller's own account: this service has no sub-accounts."""
-    if "TargetUin" not in document:
-        return
-    target = document["TargetUin"]
-    if isinstance(target, bool) or not isinstance(target, int | str) or not str(target).isdecimal():
+def _target_uin(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdecimal():
         raise InvalidParameter("TargetUin must be an account's Uin, a whole number.")
-    if str(target) != caller.uin:
-        raise UnauthorizedOperation("TargetUin must be your own account's Uin: keys are managed by their owner only.")
+    return str(value)
 
 
-def create_access_key(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
-    _own_account(document, caller)
-    created = keys.create_access_key(caller.uin, validation.description(document.get("Description", "")))
+def _secret_id_list(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(secret_id, str) for secret_id in value):
+        raise InvalidParameter("SecretIdList must be a list of SecretIds.")
+    if not 1 <= len(value) <= MAX_SECRET_IDS:
+        raise InvalidParameter(f"SecretIdList must hold 1 to {MAX_SECRET_IDS} SecretIds.")
+    return value
+
+
+# TargetUin may only name the caller's own account (this service has no sub-accounts): checked,
+# once every value is, by `dispatch`.
+_TARGET_UIN = {"TargetUin": Field(_target_uin, required=False)}
+_ACCESS_KEY_ID = {"AccessKeyId": Field(functools.partial(validation.secret_id, name="AccessKeyId"))}
+
+
+def create_access_key(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+    created = keys.create_access_key(caller.uin, given.get("Description", ""))
     return {"AccessKey": {**_access_key(created.key), "SecretAccessKey": created.secret_key}}
 
 
-def list_access_keys(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
-    _own_account(document, caller)
+def list_access_keys(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     return {"AccessKeys": [_access_key(key) for key in keys.list_access_keys(caller)]}
 
 
-def update_access_key(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
-    _own_account(document, caller)
-    secret_id = validation.secret_id(document["AccessKeyId"], "AccessKeyId")
-    keys.update_access_key(caller, secret_id, validation.status(document["Status"]))
+def update_access_key(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+    keys.update_access_key(caller, given["AccessKeyId"], given["Status"])
     return {}
 
 
-def delete_access_key(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
-    _own_account(document, caller)
-    keys.delete_access_key(caller, validation.secret_id(document["AccessKeyId"], "AccessKeyId"))
+def delete_access_key(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+    keys.delete_access_key(caller, given["AccessKeyId"])
     return {}
 
 
-def get_security_last_used(document: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+def get_security_last_used(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
     """A row per listed key the caller owns; an unknown id and another account's id are both left out."""
-    secret_ids = document["SecretIdList"]
-    if not isinstance(secret_ids, list) or not all(isinstance(secret_id, str) for secret_id in secret_ids):
-        raise InvalidParameter("SecretIdList must be a list of SecretIds.")
-    if not 1 <= len(secret_ids) <= MAX_SECRET_IDS:
-        raise InvalidParameter(f"SecretIdList must hold 1 to {MAX_SECRET_IDS} SecretIds.")
     rows = []
-    for secret_id in dict.fromkeys(secret_ids):  # each once, in the caller's order
+    for secret_id in dict.fromkeys(given["SecretIdList"]):  # each once, in the caller's order
         try:
             key = keys.get_access_key(caller, validation.secret_id(secret_id))
         except (InvalidParameterValue, AccessKeyNotFound):
@@ -125,19 +126,20 @@ def get_security_last_used(document: Mapping[str, Any], caller: Caller) -> dict[
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Action:
+    """One CAM action: its operation, and the parameters it takes, in the order they are checked."""
+
     run: Callable[[Mapping[str, Any], Caller], dict[str, Any]]
-    allowed: frozenset[str]
-    required: frozenset[str] = frozenset()
+    fields: Mapping[str, Field]
 
 
 ACTIONS = {
-    "CreateAccessKey": Action(create_access_key, frozenset({"Description", "TargetUin"})),
-    "ListAccessKeys": Action(list_access_keys, frozenset({"TargetUin"})),
-    "UpdateAccessKey": Action(
-        update_access_key, frozenset({"AccessKeyId", "Status", "TargetUin"}), frozenset({"AccessKeyId", "Status"})
+    "CreateAccessKey": Action(
+        create_access_key, {"Description": Field(validation.description, required=False), **_TARGET_UIN}
     ),
-    "DeleteAccessKey": Action(delete_access_key, frozenset({"AccessKeyId", "TargetUin"}), frozenset({"AccessKeyId"})),
-    "GetSecurityLastUsed": Action(get_security_last_used, frozenset({"SecretIdList"}), frozenset({"SecretIdList"})),
+    "ListAccessKeys": Action(list_access_keys, _TARGET_UIN),
+    "UpdateAccessKey": Action(update_access_key, {**_ACCESS_KEY_ID, "Status": Field(validation.status), **_TARGET_UIN}),
+    "DeleteAccessKey": Action(delete_access_key, {**_ACCESS_KEY_ID, **_TARGET_UIN}),
+    "GetSecurityLastUsed": Action(get_security_last_used, {"SecretIdList": Field(_secret_id_list)}),
 }
 
 
@@ -155,12 +157,11 @@ def dispatch(request: ApiRequest, caller: Caller) -> Reply:
         raise InvalidAction(
             f"The action {json.dumps(request.action)} does not exist. This service answers {', '.join(ACTIONS)}."
         )
-    if request.method == "GET":
-        document = _query_document(request)
-        validation.fields(document, allowed=action.allowed, required=action.required)
-    else:
-        document = request.input(allowed=action.allowed, required=action.required)
-    return Reply(200, action.run(document, caller))
+    document = _query_document(request) if request.method == "GET" else request.body_input()
+    given = validation.checked(document, action.fields)
+    if given.get("TargetUin", caller.uin) != caller.uin:
+        raise UnauthorizedOperation("TargetUin must be your own account's Uin: keys are managed by their owner only.")
+    return Reply(200, action.run(given, caller))
 
 
 def _query_document(request: ApiRequest) -> dict[str, Any]:

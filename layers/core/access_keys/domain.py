@@ -1,12 +1,10 @@
-"""The service's nouns, free of HTTP and of DynamoDB."""
+"""The service's nouns, free of HTTP and of DynamoDB: their JSON is the REST dialect's (`access_keys.rest`)
+or CAM's (`access_keys.cloud_api`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
-
-from access_keys.clock import format_time
 
 MAX_KEYS_PER_ACCOUNT = 2
 RECORD_RETENTION_DAYS = 90
@@ -42,15 +40,6 @@ class AccessKey:
     create_time: int
     description: str
     last_access_time: int | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "SecretId": self.secret_id,
-            "Status": str(self.status),
-            "CreateTime": format_time(self.create_time),
-            "Description": self.description,
-            "LastAccessTime": None if self.last_access_time is None else format_time(self.last_access_time),
-        }
 
 
 @dataclass(slots=True)  # not frozen: one is made per verified request, and frozen init costs 3x
@@ -108,18 +97,6 @@ class ActivityEntry:
     error_code: str | None
     request_id: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "Time": format_time(self.time),
-            "Actor": self.actor,
-            "Action": self.action,
-            "SecretId": self.secret_id,
-            "SourceIp": self.source_ip,
-            "Result": str(self.result),
-            "ErrorCode": self.error_code,
-            "RequestId": self.request_id,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class StoredKey:
@@ -153,18 +130,6 @@ class AccessRecord:
     user_agent: str
     request_id: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "AccessTime": format_time(self.access_time),
-            "Service": self.service,
-            "Action": self.action,
-            "Result": str(self.result),
-            "ErrorCode": self.error_code,
-            "SourceIp": self.source_ip,
-            "UserAgent": self.user_agent,
-            "RequestId": self.request_id,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class FailedAttempts:
@@ -180,13 +145,3 @@ class FailedAttempts:
     last_time: int
     count: int
     user_agent: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "FirstTime": format_time(self.first_time),
-            "LastTime": format_time(self.last_time),
-            "Count": self.count,
-            "SourceIp": self.source_ip,
-            "ErrorCode": self.error_code,
-            "UserAgent": self.user_agent,
-        }

@@ -2,13 +2,16 @@
 Cloud API 3.0's (`POST /`) and the verification's (VerifyRequestFunction).
 
 Code raises these where the rule lives; `access_keys.api` alone turns them into HTTP responses,
-and `access_keys.verification` into its answers.
+and `access_keys.verification` into its answers. What else reaches those two is answered by
+`refusal_of`: the data layer's `Throttled` as RequestLimitExceeded, anything else as InternalError.
 Messages are written for a person and never carry secrets or internals.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from access_keys.dal.throttling import Throttled
 
 
 class ServiceError(Exception):
@@ -146,3 +149,14 @@ class InternalError(ServiceError):
 
     def __init__(self) -> None:
         super().__init__()
+
+
+def refusal_of(error: Exception) -> ServiceError:
+    """What a caller is told of an exception that ended its request: a ServiceError as it is,
+    AWS's throttling (`Throttled`) as RequestLimitExceeded, anything else as InternalError (the
+    caller logs that one, with its traceback)."""
+    if isinstance(error, ServiceError):
+        return error
+    if isinstance(error, Throttled):
+        return RequestLimitExceeded(error.advice)
+    return InternalError()

@@ -1,19 +1,23 @@
-"""The key operations: create (quota 2), list, get, enable/disable, delete (only Inactive)."""
+"""The key operations: create (quota 2), list, get, enable/disable, delete (only Inactive).
+
+The rules live here, and the data layer (`dal.key_store`) only reports what it found or did.
+Ownership has one home, `owned_key`: every operation on a named key asks it first. Input is
+checked where it arrives (the routes' declarations, the operator's commands), not again here.
+"""
 
 from __future__ import annotations
 
 import secrets
 import string
 from dataclasses import dataclass
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from access_keys import key_material, validation
+from access_keys import key_material
 from access_keys.clock import now_ms
 from access_keys.dal import key_store
 from access_keys.domain import MAX_KEYS_PER_ACCOUNT, AccessKey, Principal, Status
-from access_keys.errors import AccessKeyActive, AccessKeyNotFound, InternalError, SignatureExpire
+from access_keys.errors import AccessKeyActive, AccessKeyNotFound, AccessKeyOverLimit, InternalError, SignatureExpire
 from access_keys.observability import logger, metrics
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -28,15 +32,6 @@ class CreatedKey:
     key: AccessKey
     secret_key: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "SecretId": self.key.secret_id,
-            "SecretKey": self.secret_key,
-            "Status": str(self.key.status),
-            "CreateTime": self.key.to_json()["CreateTime"],
-            "Description": self.key.description,
-        }
-
 
 def _random_alphanumeric(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
@@ -44,8 +39,6 @@ def _random_alphanumeric(length: int) -> str:
 
 def create_access_key(uin: str, description: str = "") -> CreatedKey:
     """Make a new Active key for `uin`, unless it already holds the most it may."""
-    uin = validation.uin(uin)
-    description = validation.description(description)
     secret_id = "AKID" + _random_alphanumeric(32)
     secret_key = _random_alphanumeric(32)
     key = AccessKey(
@@ -56,7 +49,8 @@ def create_access_key(uin: str, description: str = "") -> CreatedKey:
         description=description,
     )
     encrypted = key_material.seal(secret_id, uin, secret_key)
-    key_store.create_key(key, encrypted, max_keys=MAX_KEYS_PER_ACCOUNT)
+    if not key_store.create_key(key, encrypted, max_keys=MAX_KEYS_PER_ACCOUNT):
+        raise AccessKeyOverLimit()
     logger.info("access key created", extra={"secret_id": secret_id, "uin": uin})
     metrics.add_metric(name="AccessKeysCreated", unit=MetricUnit.Count, value=1)
     return CreatedKey(key=key, secret_key=secret_key)
@@ -74,10 +68,10 @@ def owned_key(caller: Principal, secret_id: str) -> AccessKey:
     """
     if caller.key is not None and secret_id == caller.key.secret_id:
         return caller.key  # already read, consistently, to verify this very request
-    stored = key_store.get_key(secret_id)
-    if stored is None or stored.key.uin != caller.uin:
+    key = key_store.find_key(secret_id)
+    if key is None or key.uin != caller.uin:
         raise AccessKeyNotFound()
-    return stored.key
+    return key
 
 
 def get_access_key(caller: Principal, secret_id: str) -> AccessKey:
@@ -91,10 +85,11 @@ def update_access_key(caller: Principal, secret_id: str, status: Status) -> Acce
     earlier), so no delayed request can undo a later disable. A change is dated no later than the
     server's clock, so one signed ahead of time cannot hold off the next.
     """
+    owned_key(caller, secret_id)
     changed_at = min(caller.signed_at, now_ms() // 1000)
-    key = key_store.set_status(caller.uin, secret_id, status, signed_at=caller.signed_at, changed_at=changed_at)
+    key = key_store.set_status(secret_id, status, signed_at=caller.signed_at, changed_at=changed_at)
     if key is None:
-        owned_key(caller, secret_id)  # AccessKeyNotFound when it is missing or another account's
+        owned_key(caller, secret_id)  # AccessKeyNotFound if it was deleted meanwhile
         raise SignatureExpire(
             "This request was signed before the key's last status change, which it would undo. "
             "Sign it again with the current time if the change is still wanted."

@@ -1,9 +1,13 @@
-"""Rules on input values, shared by the HTTP routes and the admin command."""
+"""Rules on input values, and how a route declares its input with them: shared by the REST routes
+(`access_keys.rest`), Tencent Cloud API 3.0 (`access_keys.cloud_api`), the verification
+(`access_keys.verification`) and the operator's commands."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from access_keys.domain import Status
@@ -49,13 +53,25 @@ def uin(value: Any) -> str:
     return value
 
 
-def fields(document: dict[str, Any], *, allowed: frozenset[str], required: frozenset[str] = frozenset()) -> None:
-    """Check a request's field names: none this route does not take, none it needs missing."""
-    unknown = sorted(set(document) - allowed)
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One input field a route takes: the check that turns its value into what the operation gets
+    (raising InvalidParameter for a wrong type, InvalidParameterValue for a wrong value)."""
+
+    check: Callable[[Any], Any]
+    required: bool = True
+
+
+def checked(document: Mapping[str, Any], fields: Mapping[str, Field], *, noun: str = "action") -> dict[str, Any]:
+    """The document's fields, checked in the contract's order: first the names (none this route does
+    not take), then presence (none it needs missing), then each value, in the order declared.
+    Returns the checked values of the fields present."""
+    unknown = sorted(set(document) - set(fields))
     if unknown:
         # The caller's own field name, quoted and escaped: a lone surrogate in it could not be
         # written to a log, and control characters would forge log lines.
-        raise UnknownParameter(f"This action does not take the parameter {json.dumps(unknown[0])}.")
-    missing = sorted(required - set(document))
+        raise UnknownParameter(f"This {noun} does not take the parameter {json.dumps(unknown[0])}.")
+    missing = [name for name, field in fields.items() if field.required and name not in document]
     if missing:
         raise MissingParameter(f"The parameter {missing[0]} is required.")
+    return {name: field.check(document[name]) for name, field in fields.items() if name in document}

@@ -18,13 +18,13 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from access_keys import authentication, records
+from access_keys import authentication, records, validation
 from access_keys.clock import now_ms
+from access_keys.dal.throttling import Throttled
 from access_keys.domain import OWN_SERVICE, AccessKey
 from access_keys.errors import (
     InternalError,
@@ -33,9 +33,10 @@ from access_keys.errors import (
     MissingParameter,
     RecordNotFound,
     ServiceError,
-    UnknownParameter,
+    refusal_of,
 )
 from access_keys.observability import count_alone, logger, metrics
+from access_keys.validation import Field
 
 _SERVICE = re.compile(r"[a-z0-9-]{1,32}")
 _ACTION = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -48,89 +49,75 @@ _MAX_USER_AGENT_CHARS = 4096
 _MAX_RECORD_ID_CHARS = 512
 
 
-@dataclass(frozen=True, slots=True)
-class _Field:
-    check: Callable[[str, Any], Any]
-    required: bool = True
-
-
-def _text(pattern: re.Pattern[str], description: str) -> Callable[[str, Any], str]:
-    def check(name: str, value: Any) -> str:
+def _text(name: str, pattern: re.Pattern[str], description: str) -> Field:
+    def check(value: Any) -> str:
         if not isinstance(value, str):
             raise InvalidParameter(f"{name} must be a string.")
         if not pattern.fullmatch(value):
             raise InvalidParameterValue(f"{name} must be {description}.")
         return value
 
-    return check
+    return Field(check)
 
 
-def _bounded(limit: int) -> Callable[[str, Any], str]:
-    def check(name: str, value: Any) -> str:
+def _bounded(name: str, limit: int, *, required: bool = True) -> Field:
+    def check(value: Any) -> str:
         if not isinstance(value, str):
             raise InvalidParameter(f"{name} must be a string.")
         if len(value) > limit:
             raise InvalidParameterValue(f"{name} must be at most {limit} characters.")
         return value
 
-    return check
+    return Field(check, required=required)
 
 
-def _service(name: str, value: Any) -> str:
-    service = _text(_SERVICE, "1 to 32 of a-z, 0-9 and -")(name, value)
+def _service(value: Any) -> str:
+    service = _text("Service", _SERVICE, "1 to 32 of a-z, 0-9 and -").check(value)
     if service == OWN_SERVICE:
         raise InvalidParameterValue("Service must be the calling service's own name, not cam.")
     return service
 
 
-def _source_ip(name: str, value: Any) -> str:
+def _source_ip(value: Any) -> str:
     if not isinstance(value, str):
-        raise InvalidParameter(f"{name} must be a string.")
+        raise InvalidParameter("SourceIp must be a string.")
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise InvalidParameterValue(f"{name} must be an IPv4 or IPv6 address.") from None
+        raise InvalidParameterValue("SourceIp must be an IPv4 or IPv6 address.") from None
 
 
-def _boolean(name: str, value: Any) -> bool:
+def _changes_state(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise InvalidParameter(f"{name} must be true or false.")
+        raise InvalidParameter("ChangesState must be true or false.")
     return value
 
 
-def _operation(name: str, value: Any) -> str:
-    return value
-
+_OPERATION = Field(lambda value: value)  # already checked: it chose these fields
 
 VERIFY_FIELDS = {
-    "Operation": _Field(_operation),
-    "Service": _Field(_service),
-    "Action": _Field(_text(_ACTION, "1 to 64 of A-Z, a-z, 0-9 and . _ : -")),
-    "Authorization": _Field(_bounded(_MAX_HEADER_CHARS)),
-    "Timestamp": _Field(_bounded(64)),
-    "CanonicalRequestHash": _Field(_text(_CANONICAL_HASH, "64 lower-case hexadecimal digits")),
-    "ChangesState": _Field(_boolean, required=False),
-    "SourceIp": _Field(_source_ip),
-    "UserAgent": _Field(_bounded(_MAX_USER_AGENT_CHARS), required=False),
-    "RequestId": _Field(_text(_REQUEST_ID, "1 to 128 printable ASCII characters")),
+    "Operation": _OPERATION,
+    "Service": Field(_service),
+    "Action": _text("Action", _ACTION, "1 to 64 of A-Z, a-z, 0-9 and . _ : -"),
+    "Authorization": _bounded("Authorization", _MAX_HEADER_CHARS),
+    "Timestamp": _bounded("Timestamp", 64),
+    "CanonicalRequestHash": _text("CanonicalRequestHash", _CANONICAL_HASH, "64 lower-case hexadecimal digits"),
+    "ChangesState": Field(_changes_state, required=False),
+    "SourceIp": Field(_source_ip),
+    "UserAgent": _bounded("UserAgent", _MAX_USER_AGENT_CHARS, required=False),
+    "RequestId": _text("RequestId", _REQUEST_ID, "1 to 128 printable ASCII characters"),
 }
 REPORT_FIELDS = {
-    "Operation": _Field(_operation),
-    "Service": _Field(_service),
-    "RecordId": _Field(_bounded(_MAX_RECORD_ID_CHARS)),
-    "ErrorCode": _Field(_text(_ERROR_CODE, "1 to 64 of A-Z, a-z, 0-9, . and _")),
+    "Operation": _OPERATION,
+    "Service": Field(_service),
+    "RecordId": _bounded("RecordId", _MAX_RECORD_ID_CHARS),
+    "ErrorCode": _text("ErrorCode", _ERROR_CODE, "1 to 64 of A-Z, a-z, 0-9, . and _"),
 }
 
 
-def _checked(event: Mapping[str, Any], fields: Mapping[str, _Field]) -> dict[str, Any]:
+def _checked(event: Mapping[str, Any], fields: Mapping[str, Field]) -> dict[str, Any]:
     """The event's fields, checked in the contract's order: names, then presence, then values."""
-    unknown = sorted(set(event) - set(fields))
-    if unknown:
-        raise UnknownParameter(f"This operation does not take the parameter {unknown[0]!r}.")
-    missing = [name for name, field in fields.items() if field.required and name not in event]
-    if missing:
-        raise MissingParameter(f"The parameter {missing[0]} is required.")
-    return {name: fields[name].check(name, event[name]) for name in fields if name in event}
+    return validation.checked(event, fields, noun="operation")
 
 
 def handle(event: Any) -> dict[str, Any]:
@@ -169,8 +156,8 @@ def verify_request(event: Mapping[str, Any]) -> dict[str, Any]:
     access_time = now_ms()
     try:
         verdict = authentication.authenticate(request, use, now=time.time())
-    except ServiceError as undecided:  # the key could not be read (throttled): nobody to record it for
-        return _verify_answer(undecided, None, checked["RequestId"])
+    except Throttled as undecided:  # the key could not be read: nobody to record it for
+        return _verify_answer(refusal_of(undecided), None, checked["RequestId"])
     refusal = verdict.refusal
     record_id = None
     if verdict.key is not None and verdict.signed:
@@ -190,7 +177,7 @@ def verify_request(event: Mapping[str, Any]) -> dict[str, Any]:
             # Every accepted request shows in its key's records, or it is not accepted: the
             # service has done nothing yet, so refusing is safe, and its client may retry.
             logger.exception("access record not written", extra={"secret_id": verdict.key.secret_id})
-            refusal = refusal or (error if isinstance(error, ServiceError) else InternalError())
+            refusal = refusal or refusal_of(error)
     elif verdict.key is not None:
         _count_failed_attempt(verdict.key, verdict.refusal, checked, access_time)
     if refusal is not None or verdict.caller is None:
@@ -213,8 +200,8 @@ def report_access_outcome(event: Mapping[str, Any]) -> dict[str, Any]:
         checked = _checked(event, REPORT_FIELDS)
         if not records.report_access_outcome(checked["Service"], checked["RecordId"], checked["ErrorCode"]):
             raise RecordNotFound()
-    except ServiceError as refusal:
-        return {"Updated": False, "Error": _error(refusal)}
+    except (ServiceError, Throttled) as refusal:
+        return {"Updated": False, "Error": _error(refusal_of(refusal))}
     return {"Updated": True}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from access_keys.dal.models import ActivityItem, bind_tables
-from access_keys.dal.throttling import throttling_as_request_limit
+from access_keys.dal.throttling import reporting_throttling
 from access_keys.domain import ACTIVITY_RETENTION_DAYS, ActivityEntry, Result
 
 
@@ -26,14 +26,14 @@ def put_entry(entry: ActivityEntry) -> None:
         request_id=entry.request_id,
         expires_at=datetime.fromtimestamp(entry.time / 1000, UTC) + timedelta(days=ACTIVITY_RETENTION_DAYS),
     )
-    with throttling_as_request_limit():
+    with reporting_throttling():
         item.save()
 
 
 def latest_entries(uin: str, *, since: int, limit: int) -> list[ActivityEntry]:
     """The newest `limit` entries with Time >= `since`, newest first: one Query."""
     bind_tables()
-    with throttling_as_request_limit():
+    with reporting_throttling():
         items = ActivityItem.query(
             ActivityItem.partition_for(uin),
             ActivityItem.time_request_id >= f"{since:013d}#",

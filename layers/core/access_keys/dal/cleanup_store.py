@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pynamodb.exceptions import UpdateError
 
 from access_keys.dal.models import CLEANUP_STATE_ID, CleanupStateItem, bind_tables
-from access_keys.dal.throttling import throttling_as_request_limit
+from access_keys.dal.throttling import reporting_throttling
 
 
 @dataclass
@@ -39,7 +39,7 @@ def acquire_lease(owner: str, *, now: int, until: int) -> CleanupProgress | None
     bind_tables()
     item = CleanupStateItem(CLEANUP_STATE_ID)
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             item.update(
                 actions=[CleanupStateItem.lease_owner.set(owner), CleanupStateItem.lease_until.set(until)],
                 condition=CleanupStateItem.lease_until.does_not_exist() | (CleanupStateItem.lease_until < now),
@@ -78,7 +78,7 @@ def release_lease(owner: str) -> bool:
 
 def _update_if_owner(owner: str, actions: list) -> bool:
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             CleanupStateItem(CLEANUP_STATE_ID).update(actions=actions, condition=CleanupStateItem.lease_owner == owner)
     except UpdateError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":

@@ -1,4 +1,9 @@
-"""The keys table: key items and the per-owner account item."""
+"""The keys table: key items and the per-owner account item.
+
+Each function reports what happened (a value, None, False) and leaves the rules to its caller
+(`access_keys.keys`): which account owns a key, and what to tell a caller who may not see it.
+AWS's throttling comes out as `Throttled`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,8 @@ from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from access_keys.dal.models import TOMBSTONE_PREFIX, AccountItem, DeletedKeyItem, KeyItem, bind_tables
-from access_keys.dal.throttling import throttling_as_request_limit
+from access_keys.dal.throttling import Throttled, reporting_throttling
 from access_keys.domain import AccessKey, DeletedKey, Status, StoredKey
-from access_keys.errors import AccessKeyOverLimit, RequestLimitExceeded
 
 # DynamoDB cancels a transaction that meets another one in flight on the same item, or
 # that is throttled; both are worth a quick retry before the caller is told to back off.
@@ -24,12 +28,12 @@ def _transact(write: Callable[[TransactWrite], None]) -> bool:
     """Commit the writes `write` adds, in one transaction on the keys table.
 
     Returns False when one of their conditions failed. A transaction cancelled by a conflict
-    or throttling is retried; after the last attempt the caller is told to back off.
+    or throttling is retried; after the last attempt it is reported as `Throttled`.
     """
     for _ in range(_TRANSACTION_ATTEMPTS):
         try:
             with (
-                throttling_as_request_limit(),
+                reporting_throttling(),
                 TransactWrite(connection=KeyItem._get_connection().connection) as transaction,
             ):
                 write(transaction)
@@ -40,7 +44,7 @@ def _transact(write: Callable[[TransactWrite], None]) -> bool:
                 return False
             if not _RETRYABLE_CANCELLATIONS & codes:
                 raise
-    raise RequestLimitExceeded("Another change to this account was in progress. Retry the request.")
+    raise Throttled("Another change to this account was in progress. Retry the request.")
 
 
 def _to_domain(item: KeyItem) -> AccessKey:
@@ -57,7 +61,7 @@ def _to_domain(item: KeyItem) -> AccessKey:
 def get_key(secret_id: str) -> StoredKey | None:
     """One strongly consistent GetItem, so a disable is seen by the very next request."""
     bind_tables()
-    with throttling_as_request_limit():
+    with reporting_throttling():
         try:
             item = KeyItem.get(secret_id, consistent_read=True)
         except KeyItem.DoesNotExist:
@@ -72,7 +76,7 @@ _PUBLIC_ATTRIBUTES = ["SecretId", "Uin", "Status", "CreateTime", "Description", 
 def find_key(secret_id: str) -> AccessKey | None:
     """The key, without its encrypted SecretKey: one consistent GetItem that reads no key material."""
     bind_tables()
-    with throttling_as_request_limit():
+    with reporting_throttling():
         try:
             item = KeyItem.get(secret_id, consistent_read=True, attributes_to_get=_PUBLIC_ATTRIBUTES)
         except KeyItem.DoesNotExist:
@@ -80,8 +84,9 @@ def find_key(secret_id: str) -> AccessKey | None:
     return _to_domain(item)
 
 
-def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> None:
-    """Put the key and add it to its owner's account item, in one transaction.
+def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> bool:
+    """Put the key and add it to its owner's account item, in one transaction; False, writing
+    nothing, when the owner holds `max_keys` keys already.
 
     The account item's condition makes the quota atomic: however creates interleave,
     an owner never holds more than `max_keys` keys.
@@ -107,14 +112,13 @@ def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> Non
 
     # The put's own condition fails only if a random SecretId repeats (1 in 62^32),
     # so a failed condition is the quota's.
-    if not _transact(write):
-        raise AccessKeyOverLimit()
+    return _transact(write)
 
 
 def list_keys(uin: str) -> list[AccessKey]:
     """The owner's keys, oldest first, read consistently (a key is listed as soon as it is created)."""
     bind_tables()
-    with throttling_as_request_limit():
+    with reporting_throttling():
         try:
             account = AccountItem.get(AccountItem.id_for(uin), consistent_read=True)
         except AccountItem.DoesNotExist:
@@ -125,20 +129,19 @@ def list_keys(uin: str) -> list[AccessKey]:
     return sorted(keys, key=lambda key: (key.create_time, key.secret_id))
 
 
-def set_status(uin: str, secret_id: str, status: Status, *, signed_at: int, changed_at: int) -> AccessKey | None:
-    """Set a key's status, if it exists, belongs to `uin`, and was not changed by a request signed
-    after `signed_at`. Returns the key as updated, or None when any of that does not hold.
+def set_status(secret_id: str, status: Status, *, signed_at: int, changed_at: int) -> AccessKey | None:
+    """Set a key's status, if it still exists and was not changed by a request signed after
+    `signed_at`. Returns the key as updated, or None when either does not hold.
 
     `changed_at` (never later than `signed_at`) is what later updates are ordered against.
     """
     bind_tables()
     item = KeyItem(secret_id)
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             item.update(
                 actions=[KeyItem.status.set(str(status)), KeyItem.status_changed_at.set(changed_at)],
                 condition=KeyItem.secret_id.exists()
-                & (KeyItem.uin == uin)
                 & (KeyItem.status_changed_at.does_not_exist() | (KeyItem.status_changed_at <= signed_at)),
             )
     except UpdateError as error:
@@ -149,10 +152,12 @@ def set_status(uin: str, secret_id: str, status: Status, *, signed_at: int, chan
 
 
 def delete_inactive_key(uin: str, secret_id: str, *, deleted_at: int) -> bool:
-    """Delete the key and free its quota slot, only if it is still Inactive and owned by `uin`.
+    """Delete the key and free its slot in `uin`'s account item, only if it is still Inactive.
 
     The same transaction leaves a tombstone through which the cleanup later removes the key's
     access records. Returns False when the condition no longer holds, so the caller can say why.
+    The key must be `uin`'s (`keys.owned_key`): the condition on Uin only keeps the key and the
+    account item it is taken from in step.
     """
     bind_tables()
 
@@ -183,7 +188,7 @@ def advance_last_access(secret_id: str, access_time: int) -> bool:
     """
     bind_tables()
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             KeyItem._get_connection().update_item(
                 secret_id,
                 actions=[KeyItem.last_access_time.set(access_time)],
@@ -207,7 +212,7 @@ def scan_page(after: str | None, *, limit: int) -> tuple[list[tuple[str, AccessK
     """
     bind_tables()
     start = {"SecretId": {"S": after}} if after else None
-    with throttling_as_request_limit():
+    with reporting_throttling():
         page = KeyItem._get_connection().scan(limit=limit, exclusive_start_key=start)
     entries: list[tuple[str, AccessKey | DeletedKey | None]] = []
     for raw in page.get("Items", []):
@@ -225,7 +230,7 @@ def scan_page(after: str | None, *, limit: int) -> tuple[list[tuple[str, AccessK
 def forget_deleted_key(secret_id: str) -> None:
     """Remove a deleted key's tombstone, once its records are gone."""
     bind_tables()
-    with throttling_as_request_limit():
+    with reporting_throttling():
         DeletedKeyItem(DeletedKeyItem.id_for(secret_id)).delete()
 
 
@@ -234,7 +239,7 @@ def claim_account(uin: str, email: str) -> bool:
     nothing, if it has one already."""
     bind_tables()
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             AccountItem(AccountItem.id_for(uin)).update(
                 actions=[AccountItem.uin.set(uin), AccountItem.owner_email.set(email)],
                 condition=AccountItem.owner_email.does_not_exist(),
@@ -249,7 +254,7 @@ def claim_account(uin: str, email: str) -> bool:
 def account_owner(uin: str) -> str | None:
     """The email of the account's sign-in (`claim_account`), or None: one consistent GetItem."""
     bind_tables()
-    with throttling_as_request_limit():
+    with reporting_throttling():
         try:
             return AccountItem.get(AccountItem.id_for(uin), consistent_read=True).owner_email
         except AccountItem.DoesNotExist:
@@ -260,7 +265,7 @@ def release_account(uin: str, email: str) -> None:
     """Undo `claim_account` for `email`, when its sign-in could not be made after all."""
     bind_tables()
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             AccountItem(AccountItem.id_for(uin)).update(
                 actions=[AccountItem.owner_email.remove()], condition=AccountItem.owner_email == email
             )

@@ -8,7 +8,7 @@ from botocore.client import BaseClient
 
 from access_keys.config import settings
 from access_keys.dal import aws
-from access_keys.dal.throttling import throttling_as_request_limit
+from access_keys.dal.throttling import reporting_throttling
 
 
 @cache
@@ -17,7 +17,7 @@ def _client() -> BaseClient:
 
 
 def encrypt(plaintext: str, context: dict[str, str]) -> bytes:
-    with throttling_as_request_limit():
+    with reporting_throttling():
         response = _client().encrypt(
             KeyId=settings().secrets_kms_key_id,
             Plaintext=plaintext.encode("utf-8"),
@@ -27,7 +27,7 @@ def encrypt(plaintext: str, context: dict[str, str]) -> bytes:
 
 
 def decrypt(ciphertext: bytes, context: dict[str, str]) -> str:
-    with throttling_as_request_limit():
+    with reporting_throttling():
         response = _client().decrypt(
             KeyId=settings().secrets_kms_key_id,
             CiphertextBlob=ciphertext,

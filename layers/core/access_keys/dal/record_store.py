@@ -19,7 +19,7 @@ from pynamodb.models import Model
 from access_keys.clock import HOUR_MS
 from access_keys.config import RECORD_SHARDS
 from access_keys.dal.models import AccessRecordItem, FailedAttemptsItem, UsedSignatureItem, bind_tables
-from access_keys.dal.throttling import throttling_as_request_limit
+from access_keys.dal.throttling import reporting_throttling
 from access_keys.domain import RECORD_RETENTION_DAYS, AccessRecord, FailedAttempts, Result
 
 # The failed-attempt groups one listing reads, newest hours first, before it keeps the latest 20:
@@ -62,7 +62,7 @@ def put_record(record: AccessRecord, *, unique_id: str | None = None) -> tuple[s
         request_id=record.request_id,
         expires_at=expires,
     )
-    with throttling_as_request_limit():
+    with reporting_throttling():
         item.save()
     return partition, sort_key
 
@@ -72,7 +72,7 @@ def mark_failed(partition: str, sort_key: str, *, service: str, error_code: str,
     `error_code`: one conditional UpdateItem. False, changing nothing, for any other record."""
     bind_tables()
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             AccessRecordItem._get_connection().update_item(
                 partition,
                 sort_key,
@@ -126,7 +126,7 @@ def latest_traces(
             limit=_FAILED_GROUPS_READ,
         )
     )
-    with throttling_as_request_limit():
+    with reporting_throttling():
         *per_shard, groups = _run_all(queries) if concurrent else [query() for query in queries]
     newest = heapq.nlargest(limit, chain.from_iterable(per_shard), key=lambda item: item.access_time_request_id)
     kept = [item for item in groups if int(item.last_time) >= since]
@@ -202,7 +202,7 @@ def count_failed_attempt(
         FailedAttemptsItem.partition(secret_id), FailedAttemptsItem.sort_key(hour, error_code, source_ip)
     )
     expires = datetime.fromtimestamp(access_time / 1000, UTC) + timedelta(days=RECORD_RETENTION_DAYS)
-    with throttling_as_request_limit():
+    with reporting_throttling():
         item.update(
             actions=[
                 FailedAttemptsItem.secret_id.set(secret_id),
@@ -249,7 +249,7 @@ def use_signature(signature: str, *, action: str, reusable: bool, expires_at: in
     if reusable:
         condition |= (UsedSignatureItem.action == action) & (UsedSignatureItem.reusable == True)  # noqa: E712
     try:
-        with throttling_as_request_limit():
+        with reporting_throttling():
             item.save(condition=condition)
     except PutError as error:
         if error.cause_response_code == "ConditionalCheckFailedException":
@@ -270,7 +270,7 @@ def delete_records(secret_id: str, *, before: int | None, page_size: int = 100) 
     partitions = [AccessRecordItem.partition(secret_id, shard) for shard in range(RECORD_SHARDS)]
     # Failed-attempt groups sort by their hour, so the same cut-off applies to them.
     partitions.append(FailedAttemptsItem.partition(secret_id))
-    with throttling_as_request_limit():
+    with reporting_throttling():
         for partition in partitions:
             condition = None
             if before is not None:
