@@ -11,11 +11,11 @@ export SAM_CLI_TELEMETRY := 0
 PYTHON313 ?= $(shell for p in python3.13 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
 
-.PHONY: help run test reliability bench lint validate pytest build lock clean
+.PHONY: help run test reliability bench lint typecheck validate pytest build lock clean
 
 help:
 	@echo "make run      create .venv if needed, then serve the API locally at http://127.0.0.1:3000 (PORT=...)"
-	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, sam validate --lint, checkov, pytest"
+	@echo "make test     create .venv (Python 3.13, pinned deps) if needed, then ruff, mypy, sam validate --lint, checkov, pytest"
 	@echo "make reliability  the slow versions of the reliability suites (docs/reliability.md), figures at the end"
 	@echo "make bench    make build, then every performance figure with its budget, written to docs/benchmarks.md"
 	@echo "make build    sam build without Docker (python3.13 from .venv on PATH); installs only the SAM CLI"
@@ -68,11 +68,15 @@ $(CHECKOV_VENV)/bin/.installed: requirements-checkov.txt
 run: $(BIN)/.run-installed
 	@$(BIN)/python -m access_keys_tools.local
 
-test: lint validate pytest
+test: lint typecheck validate pytest
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy --strict on the layer; its settings are pyproject.toml's [tool.mypy].
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy
 
 validate: $(BIN)/.installed $(CHECKOV_VENV)/bin/.installed
 	$(BIN)/sam validate --lint --region us-east-1

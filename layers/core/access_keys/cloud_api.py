@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl
 from access_keys import keys, validation
 from access_keys.api import RESPONSE_HEADERS, ApiRequest, Dialect, Reply, handle
 from access_keys.authentication import ACTION_HEADER
-from access_keys.domain import AccessKey, Caller
+from access_keys.domain import AccessKey, Principal
 from access_keys.errors import (
     AccessKeyNotFound,
     InvalidAction,
@@ -86,26 +86,26 @@ _TARGET_UIN = {"TargetUin": Field(_target_uin, required=False)}
 _ACCESS_KEY_ID = {"AccessKeyId": Field(functools.partial(validation.secret_id, name="AccessKeyId"))}
 
 
-def create_access_key(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+def create_access_key(given: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
     created = keys.create_access_key(caller.uin, given.get("Description", ""))
     return {"AccessKey": {**_access_key(created.key), "SecretAccessKey": created.secret_key}}
 
 
-def list_access_keys(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+def list_access_keys(given: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
     return {"AccessKeys": [_access_key(key) for key in keys.list_access_keys(caller)]}
 
 
-def update_access_key(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+def update_access_key(given: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
     keys.update_access_key(caller, given["AccessKeyId"], given["Status"])
     return {}
 
 
-def delete_access_key(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+def delete_access_key(given: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
     keys.delete_access_key(caller, given["AccessKeyId"])
     return {}
 
 
-def get_security_last_used(given: Mapping[str, Any], caller: Caller) -> dict[str, Any]:
+def get_security_last_used(given: Mapping[str, Any], caller: Principal) -> dict[str, Any]:
     """A row per listed key the caller owns; an unknown id and another account's id are both left out."""
     rows = []
     for secret_id in dict.fromkeys(given["SecretIdList"]):  # each once, in the caller's order
@@ -128,7 +128,7 @@ def get_security_last_used(given: Mapping[str, Any], caller: Caller) -> dict[str
 class Action:
     """One CAM action: its operation, and the parameters it takes, in the order they are checked."""
 
-    run: Callable[[Mapping[str, Any], Caller], dict[str, Any]]
+    run: Callable[[Mapping[str, Any], Principal], dict[str, Any]]
     fields: Mapping[str, Field]
 
 
@@ -143,7 +143,7 @@ ACTIONS = {
 }
 
 
-def dispatch(request: ApiRequest, caller: Caller) -> Reply:
+def dispatch(request: ApiRequest, caller: Principal) -> Reply:
     """The verified request's action, after its version, then its parameters, are checked."""
     version = request.headers.get("x-tc-version", "").strip()
     if not version:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -24,9 +24,10 @@ from typing import Protocol
 from access_keys.errors import InvalidAuthorization
 
 try:  # CPython's OpenSSL HMAC, which `hmac.new` wraps; absent on builds without OpenSSL's HMAC
-    from _hashlib import hmac_new as _openssl_hmac
+    from _hashlib import hmac_new
 except ImportError:  # pragma: no cover - every supported CPython has it
-    _openssl_hmac = None  # type: ignore[assignment]
+    hmac_new = None  # type: ignore[assignment]
+_openssl_hmac: Callable[..., KeyedHmac] | None = hmac_new
 
 __all__ = [
     "ALGORITHM",

@@ -72,7 +72,7 @@ def _bounded(name: str, limit: int, *, required: bool = True) -> Field:
 
 
 def _service(value: Any) -> str:
-    service = _text("Service", _SERVICE, "1 to 32 of a-z, 0-9 and -").check(value)
+    service: str = _text("Service", _SERVICE, "1 to 32 of a-z, 0-9 and -").check(value)
     if service == OWN_SERVICE:
         raise InvalidParameterValue("Service must be the calling service's own name, not cam.")
     return service

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pynamodb.exceptions import UpdateError
+from pynamodb.expressions.update import Action
 
 from access_keys.dal.models import CLEANUP_STATE_ID, CleanupStateItem, bind_tables
 from access_keys.dal.throttling import reporting_throttling
@@ -76,7 +77,7 @@ def release_lease(owner: str) -> bool:
     return _update_if_owner(owner, [CleanupStateItem.lease_until.set(0)])
 
 
-def _update_if_owner(owner: str, actions: list) -> bool:
+def _update_if_owner(owner: str, actions: list[Action]) -> bool:
     try:
         with reporting_throttling():
             CleanupStateItem(CLEANUP_STATE_ID).update(actions=actions, condition=CleanupStateItem.lease_owner == owner)

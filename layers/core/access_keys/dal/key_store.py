@@ -106,7 +106,7 @@ def create_key(key: AccessKey, encrypted_secret: bytes, *, max_keys: int) -> boo
         transaction.update(
             account,
             actions=[AccountItem.uin.set(key.uin), AccountItem.secret_ids.add({key.secret_id})],
-            condition=AccountItem.secret_ids.does_not_exist() | (size(AccountItem.secret_ids) < max_keys),
+            condition=AccountItem.secret_ids.does_not_exist() | (size(AccountItem.secret_ids) < max_keys),  # type: ignore[no-untyped-call]
         )
         transaction.save(item, condition=KeyItem.secret_id.does_not_exist())
 
@@ -213,7 +213,8 @@ def scan_page(after: str | None, *, limit: int) -> tuple[list[tuple[str, AccessK
     bind_tables()
     start = {"SecretId": {"S": after}} if after else None
     with reporting_throttling():
-        page = KeyItem._get_connection().scan(limit=limit, exclusive_start_key=start)
+        # pynamodb's hint says str; DynamoDB takes the key's attribute map, which pynamodb passes on.
+        page = KeyItem._get_connection().scan(limit=limit, exclusive_start_key=start)  # type: ignore[arg-type]
     entries: list[tuple[str, AccessKey | DeletedKey | None]] = []
     for raw in page.get("Items", []):
         partition = raw["SecretId"]["S"]

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-
-from botocore.client import BaseClient
+from typing import Any
 
 from access_keys.config import settings
 from access_keys.dal import aws
@@ -12,7 +11,7 @@ from access_keys.dal.throttling import reporting_throttling
 
 
 @cache
-def _client() -> BaseClient:
+def _client() -> Any:  # botocore's KMS client: its methods are made at run time
     return aws.session().create_client("kms", region_name=settings().region)
 
 
@@ -23,7 +22,8 @@ def encrypt(plaintext: str, context: dict[str, str]) -> bytes:
             Plaintext=plaintext.encode("utf-8"),
             EncryptionContext=context,
         )
-    return response["CiphertextBlob"]
+    ciphertext: bytes = response["CiphertextBlob"]
+    return ciphertext
 
 
 def decrypt(ciphertext: bytes, context: dict[str, str]) -> str:
@@ -33,4 +33,5 @@ def decrypt(ciphertext: bytes, context: dict[str, str]) -> str:
             CiphertextBlob=ciphertext,
             EncryptionContext=context,
         )
-    return response["Plaintext"].decode("utf-8")
+    plaintext: bytes = response["Plaintext"]
+    return plaintext.decode("utf-8")

@@ -7,6 +7,7 @@ Table names come from the environment, bound on first use by `bind_tables`, neve
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -178,7 +179,7 @@ class FailedAttemptsItem(Model):
     source_ip = UnicodeAttribute(attr_name="SourceIp")
     first_time = NumberAttribute(attr_name="FirstTime")
     last_time = NumberAttribute(attr_name="LastTime")
-    count = NumberAttribute(attr_name="Count")
+    attempts = NumberAttribute(attr_name="Count")  # not `count`: that is Model.count(), the query
     user_agent = UnicodeAttribute(attr_name="UserAgent")
     expires_at = TTLAttribute(attr_name="ExpiresAt")
 
@@ -265,11 +266,12 @@ def bind_tables() -> None:
         (UsedSignatureItem, config.records_table_name),
         (ActivityItem, config.records_table_name),
     ):
-        model.Meta.table_name = table_name
+        meta: Any = model.Meta  # pynamodb reads these off Meta when it first connects
+        meta.table_name = table_name
         # One ListAccessRecords sends a Query per record shard and one more, all at once.
-        model.Meta.max_pool_connections = RECORD_SHARDS + 1
+        meta.max_pool_connections = RECORD_SHARDS + 1
         if config.region:
-            model.Meta.region = config.region
+            meta.region = config.region
         connection = model._get_connection().connection
         if client is None:
             # pynamodb 6 has no setting for either; tests/unit/test_aws_clients.py pins this down.

@@ -154,7 +154,8 @@ def _readers() -> ThreadPoolExecutor:
     for the warm invocations after it (idle between them): one per Query, but no more than the
     client's connection pool holds. A call beyond the pool would open a connection of its own,
     which urllib3 closes afterwards: a TLS handshake per such call, each listing."""
-    pool = AccessRecordItem._get_connection().connection.client.meta.config.max_pool_connections
+    config: Any = AccessRecordItem._get_connection().connection.client.meta.config  # botocore's stubs omit the pool
+    pool = int(config.max_pool_connections)
     return ThreadPoolExecutor(max_workers=min(RECORD_SHARDS + 1, pool), thread_name_prefix="records-read")
 
 
@@ -211,7 +212,7 @@ def count_failed_attempt(
                 FailedAttemptsItem.source_ip.set(source_ip),
                 FailedAttemptsItem.first_time.set(FailedAttemptsItem.first_time | access_time),
                 FailedAttemptsItem.last_time.set(access_time),
-                FailedAttemptsItem.count.add(1),
+                FailedAttemptsItem.attempts.add(1),
                 FailedAttemptsItem.user_agent.set(user_agent),
                 FailedAttemptsItem.expires_at.set(expires),
             ]
@@ -226,7 +227,7 @@ def _failed_to_domain(item: FailedAttemptsItem) -> FailedAttempts:
         error_code=item.error_code,
         first_time=int(item.first_time),
         last_time=int(item.last_time),
-        count=int(item.count),
+        count=int(item.attempts),
         user_agent=item.user_agent,
     )
 
