@@ -122,10 +122,17 @@ class Api:
         return self.invoke(event_name.split("/", maxsplit=1)[0], signed)
 
 
+def issued(created: keys.CreatedKey) -> Credentials:
+    """The pair of a key a test made in-process, not through a handler (`keys.create_access_key`,
+    `admin.create_key`): the secret ledger learns its SecretKey here. A handler's create response
+    tells the ledger itself, in `Api.invoke`."""
+    LEDGER.issue(created.key.secret_id, created.secret_key)
+    return Credentials(created.key.secret_id, created.secret_key)
+
+
 def bootstrap_key(uin: str, description: str = "") -> Credentials:
     """An account's first key, made as `access-keys admin create-key` makes it."""
-    created = keys.create_access_key(uin, description)
-    return Credentials(created.key.secret_id, created.secret_key)
+    return issued(keys.create_access_key(uin, description))
 
 
 def second_key(api: Api, owner: Credentials, *, disabled: bool = False) -> str:
