@@ -128,7 +128,7 @@ def test_create_key_prints_the_new_pair_once_as_json_and_the_pair_works(api, acc
     assert "access key created" in result.stderr
     assert key["SecretKey"] not in result.stderr
 
-    listed = api.call("ListAccessKeys/list", Credentials(key["SecretId"], key["SecretKey"]))
+    listed = api.call("ListAccessKeys/list", Credentials.of(key))
 
     assert listed.status == 200
     assert listed.body["TotalCount"] == 1
@@ -154,7 +154,7 @@ def test_a_third_key_for_the_same_account_is_refused(api, access_keys):
     assert "OperationDenied.AccessKeyOverLimit" in refused.stderr
     assert refused.stdout == ""
     first = json.loads(created[0].stdout)["AccessKey"]
-    listed = api.call("ListAccessKeys/list", Credentials(first["SecretId"], first["SecretKey"]))
+    listed = api.call("ListAccessKeys/list", Credentials.of(first))
     assert listed.body["TotalCount"] == 2
     assert all(key["Description"] != "one too many" for key in listed.body["AccessKeys"])
 

@@ -141,7 +141,7 @@ def test_a_leaked_key_cannot_keep_the_account_from_its_owner(api: Api, alice_ses
     owners = bootstrap_key(ALICE)
     # The thief, with a copy of the owner's key, makes a key of their own and disables the owner's.
     stolen = api.call("CreateAccessKey/create", owners).body["AccessKey"]
-    thief = Credentials(stolen["SecretId"], stolen["SecretKey"])
+    thief = Credentials.of(stolen)
     assert api.call("UpdateAccessKey/disable", thief, secret_id=owners.secret_id).status == 200
 
     # The owner signs in with password (and MFA), disables the thief's key and enables their own.
