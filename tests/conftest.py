@@ -25,23 +25,13 @@ os.environ.pop("AWS_PROFILE", None)
 # ------------------------------------------------------------------------------ secret ledger
 # Every SecretKey the suite issues is looked for, after the last test, in every response body,
 # log line and table item the tests saw (tests/secret_ledger.py). It may appear only in the
-# create response that issued it.
+# create response that issued it. The ledger learns each SecretKey where a test gets it: from
+# each create response a test sees (`LEDGER.saw_response`, which the harness's `Api.invoke` calls
+# on every response, and a test that reads a command's output calls itself), and from
+# `harness.issued` for a key a test makes in-process (tests/integration/harness.py).
 import pytest  # noqa: E402 - after the environment above, which must be set first
 from figures import figure  # noqa: E402
 from secret_ledger import LEDGER  # noqa: E402
-
-from access_keys import keys as _keys  # noqa: E402
-
-_create_access_key = _keys.create_access_key
-
-
-def _recording_create_access_key(*arguments, **keywords):  # type: ignore[no-untyped-def]
-    created = _create_access_key(*arguments, **keywords)
-    LEDGER.issue(created.key.secret_id, created.secret_key)
-    return created
-
-
-_keys.create_access_key = _recording_create_access_key
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

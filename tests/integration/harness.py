@@ -9,7 +9,7 @@ import importlib.util
 import json
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -70,10 +70,25 @@ class Response:
         return self.body.get("Error", {}).get("Code")
 
 
+# Well-formed as an issued SecretKey is (32 letters and digits), and no key's: the SecretKey of a
+# request signed by someone who knows only the SecretId.
+WRONG_SECRET_KEY = "x" * 32
+
+
 @dataclass(frozen=True)
 class Credentials:
     secret_id: str
     secret_key: str
+
+    @classmethod
+    def of(cls, access_key: Mapping[str, Any]) -> Credentials:
+        """The pair of a create response's `AccessKey` object (`SecretId`, `SecretKey`)."""
+        return cls(access_key["SecretId"], access_key["SecretKey"])
+
+    @classmethod
+    def forged(cls, secret_id: str) -> Credentials:
+        """`secret_id` with a SecretKey that is not its own: `WRONG_SECRET_KEY`."""
+        return cls(secret_id, WRONG_SECRET_KEY)
 
 
 class Api:
@@ -122,10 +137,17 @@ class Api:
         return self.invoke(event_name.split("/", maxsplit=1)[0], signed)
 
 
+def issued(created: keys.CreatedKey) -> Credentials:
+    """The pair of a key a test made in-process, not through a handler (`keys.create_access_key`,
+    `admin.create_key`): the secret ledger learns its SecretKey here. A handler's create response
+    tells the ledger itself, in `Api.invoke`."""
+    LEDGER.issue(created.key.secret_id, created.secret_key)
+    return Credentials(created.key.secret_id, created.secret_key)
+
+
 def bootstrap_key(uin: str, description: str = "") -> Credentials:
     """An account's first key, made as `access-keys admin create-key` makes it."""
-    created = keys.create_access_key(uin, description)
-    return Credentials(created.key.secret_id, created.secret_key)
+    return issued(keys.create_access_key(uin, description))
 
 
 def second_key(api: Api, owner: Credentials, *, disabled: bool = False) -> str:

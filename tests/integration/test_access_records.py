@@ -23,7 +23,7 @@ def _records(api: Api, credentials: Credentials, secret_id: str | None = None) -
 
 def test_successes_and_failures_are_recorded_newest_first_with_their_request_ids(api: Api, alice: Credentials):
     # Given a mix of outcomes signed with alice's key, and one not signed with it
-    wrong_secret = api.call("ListAccessKeys/list", Credentials(alice.secret_id, "wrong" * 6 + "xx"))
+    wrong_secret = api.call("ListAccessKeys/list", Credentials.forged(alice.secret_id))
     outcomes = [
         api.call("ListAccessKeys/list", alice),
         api.call("ListAccessKeys/list", alice, timestamp=int(time.time()) - 3600),
@@ -73,7 +73,7 @@ def test_a_listing_shows_in_the_next_listing(api: Api, alice: Credentials):
 
 def test_a_disabled_keys_attempts_are_recorded_for_its_owner(api: Api, alice: Credentials):
     created = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    second = Credentials(created["SecretId"], created["SecretKey"])
+    second = Credentials.of(created)
     api.call("UpdateAccessKey/disable", alice, secret_id=second.secret_id)
 
     refused = api.call("ListAccessKeys/list", second)

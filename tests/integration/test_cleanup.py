@@ -60,7 +60,7 @@ def test_a_deleted_keys_records_are_removed_and_other_keys_records_untouched(
 ):
     # Given a key with records that is then deleted, and other keys with records
     created = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    doomed = Credentials(created["SecretId"], created["SecretKey"])
+    doomed = Credentials.of(created)
     for _ in range(6):
         api.call("ListAccessKeys/list", doomed)
         api.call("ListAccessKeys/list", bob)
@@ -173,7 +173,7 @@ def test_a_cleanup_cut_short_resumes_where_it_stopped_and_finishes_the_work_once
 
 def test_a_run_while_another_holds_the_lease_does_nothing(api: Api, alice: Credentials):
     created = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    api.call("ListAccessKeys/list", Credentials(created["SecretId"], created["SecretKey"]))
+    api.call("ListAccessKeys/list", Credentials.of(created))
     delete_through_api(api, alice, created["SecretId"])
     assert cleanup_store.acquire_lease("another-run", now=now_ms(), until=now_ms() + 600_000) is not None
 
@@ -207,7 +207,7 @@ def test_running_twice_is_harmless(api: Api, alice: Credentials, bob: Credential
 @pytest.mark.parametrize("remaining", [59_000, 1_000])
 def test_a_run_with_no_time_left_stops_before_touching_anything(api: Api, alice: Credentials, remaining):
     created = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    api.call("ListAccessKeys/list", Credentials(created["SecretId"], created["SecretKey"]))
+    api.call("ListAccessKeys/list", Credentials.of(created))
     delete_through_api(api, alice, created["SecretId"])
 
     outcome = run_cleanup(remaining_ms=lambda: remaining)

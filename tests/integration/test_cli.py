@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import uuid
@@ -19,6 +20,7 @@ import boto3
 import pytest
 from harness import Credentials, scan_table
 from moto.server import ThreadedMotoServer
+from secret_ledger import LEDGER
 
 from access_keys.config import settings
 from access_keys.observability import logger
@@ -55,6 +57,10 @@ def in_process(capsys: pytest.CaptureFixture[str]) -> Cli:
         except SystemExit as stop:  # argparse's way out, as the console script would exit
             exit_code = stop.code
         captured = capsys.readouterr()
+        # What a test reads here is no longer in pytest's captured output: the secret scan gets it
+        # instead, and learns the pair `admin create-key` prints.
+        LEDGER.saw_response(captured.out)
+        LEDGER.saw_log(f"access-keys {shlex.join(arguments)} (stderr)", captured.err)
         return Run(exit_code, captured.out, captured.err)
 
     return run
@@ -122,7 +128,7 @@ def test_create_key_prints_the_new_pair_once_as_json_and_the_pair_works(api, acc
     assert "access key created" in result.stderr
     assert key["SecretKey"] not in result.stderr
 
-    listed = api.call("ListAccessKeys/list", Credentials(key["SecretId"], key["SecretKey"]))
+    listed = api.call("ListAccessKeys/list", Credentials.of(key))
 
     assert listed.status == 200
     assert listed.body["TotalCount"] == 1
@@ -148,7 +154,7 @@ def test_a_third_key_for_the_same_account_is_refused(api, access_keys):
     assert "OperationDenied.AccessKeyOverLimit" in refused.stderr
     assert refused.stdout == ""
     first = json.loads(created[0].stdout)["AccessKey"]
-    listed = api.call("ListAccessKeys/list", Credentials(first["SecretId"], first["SecretKey"]))
+    listed = api.call("ListAccessKeys/list", Credentials.of(first))
     assert listed.body["TotalCount"] == 2
     assert all(key["Description"] != "one too many" for key in listed.body["AccessKeys"])
 
@@ -363,6 +369,8 @@ def test_console_command_uses_the_endpoint_of_aws_endpoint_url(moto_server):
         check=False,
     )
 
+    LEDGER.saw_response(completed.stdout)
+    LEDGER.saw_log("access-keys admin create-key, out of process (stderr)", completed.stderr)
     assert completed.returncode == 0, completed.stderr
     key = json.loads(completed.stdout)["AccessKey"]
     assert SECRET_ID.fullmatch(key["SecretId"])

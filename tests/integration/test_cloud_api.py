@@ -208,8 +208,8 @@ def test_unknown_and_malformed_parameters_are_refused(api: Api, alice: Credentia
 
 
 def test_authentication_failures_are_tencents_auth_failure_codes_with_status_200(api: Api, alice: Credentials) -> None:
-    wrong_secret = Credentials(alice.secret_id, "x" * 32)
-    nobody = Credentials(UNKNOWN_ID, "x" * 32)
+    wrong_secret = Credentials.forged(alice.secret_id)
+    nobody = Credentials.forged(UNKNOWN_ID)
 
     assert error_of(call(api, wrong_secret, "ListAccessKeys"))[0] == "AuthFailure.SignatureFailure"
     assert error_of(call(api, nobody, "ListAccessKeys"))[0] == "AuthFailure.SecretIdNotFound"

@@ -14,7 +14,7 @@ ROUTES = [
 
 def _second_key(api: Api, owner: Credentials) -> Credentials:
     created = api.call("CreateAccessKey/create", owner, body={}).body["AccessKey"]
-    return Credentials(created["SecretId"], created["SecretKey"])
+    return Credentials.of(created)
 
 
 def test_no_request_signed_with_a_disabled_key_is_accepted(api: Api, alice: Credentials):

@@ -179,7 +179,7 @@ def test_a_scope_date_outside_the_servers_day_and_the_days_beside_it_is_expired(
 
 
 def test_a_wrong_secret_key_is_a_signature_failure(api: Api, alice: Credentials):
-    forged = Credentials(alice.secret_id, "x" * 32)
+    forged = Credentials.forged(alice.secret_id)
 
     expect(api.call("ListAccessKeys/list", forged), 401, "AuthFailure.SignatureFailure")
 
@@ -226,7 +226,7 @@ def test_a_disabled_key_is_not_found(api: Api, alice: Credentials):
     second = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
     api.call("UpdateAccessKey/disable", alice, secret_id=second["SecretId"])
 
-    response = api.call("ListAccessKeys/list", Credentials(second["SecretId"], second["SecretKey"]))
+    response = api.call("ListAccessKeys/list", Credentials.of(second))
 
     expect(response, 401, "AuthFailure.SecretIdNotFound")
 

@@ -24,7 +24,7 @@ def test_create_returns_the_new_pair_once_with_its_fields(api, alice):
 
 def test_a_created_key_signs_requests_and_is_listed_at_once_oldest_first(api, alice):
     created = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    second = Credentials(created["SecretId"], created["SecretKey"])
+    second = Credentials.of(created)
 
     listed = api.call("ListAccessKeys/list", second)
 
@@ -72,7 +72,7 @@ def test_disable_then_enable_round_trips_the_status(api, alice):
 
 def test_delete_is_final_and_frees_a_quota_slot(api, alice):
     doomed = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    doomed_credentials = Credentials(doomed["SecretId"], doomed["SecretKey"])
+    doomed_credentials = Credentials.of(doomed)
     assert api.call("CreateAccessKey/create", alice, body={}).status == 409
     api.call("UpdateAccessKey/disable", alice, secret_id=doomed["SecretId"])
 
@@ -90,7 +90,7 @@ def test_delete_is_final_and_frees_a_quota_slot(api, alice):
 
 def test_an_account_with_no_keys_left_lists_nothing(api, alice):
     second = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    second_credentials = Credentials(second["SecretId"], second["SecretKey"])
+    second_credentials = Credentials.of(second)
     api.call("UpdateAccessKey/disable", second_credentials, secret_id=alice.secret_id)
     api.call("DeleteAccessKey/delete", second_credentials, secret_id=alice.secret_id)
 

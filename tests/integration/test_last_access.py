@@ -30,7 +30,7 @@ def _last_access(api: Api, owner: Credentials, secret_id: str) -> str | None:
 
 def _second_key(api: Api, owner: Credentials) -> Credentials:
     created = api.call("CreateAccessKey/create", owner, body={}).body["AccessKey"]
-    return Credentials(created["SecretId"], created["SecretKey"])
+    return Credentials.of(created)
 
 
 def test_after_n_requests_last_access_equals_the_newest_record_with_one_update_per_key(

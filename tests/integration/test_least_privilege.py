@@ -457,12 +457,7 @@ class Cast:
 
 
 def created(response: Response) -> Credentials:
-    body = expect(response, 201).body["AccessKey"]
-    return Credentials(body["SecretId"], body["SecretKey"])
-
-
-def forged(credentials: Credentials) -> Credentials:
-    return Credentials(credentials.secret_id, "x" * 32)
+    return Credentials.of(expect(response, 201).body["AccessKey"])
 
 
 def drive_create(api: Api, cast: Cast) -> None:
@@ -473,7 +468,11 @@ def drive_create(api: Api, cast: Cast) -> None:
     expect(api.call("CreateAccessKey/create", cast.bob, body={"Colour": "red"}), 400, "UnknownParameter")  # cold
     created(api.call("CreateAccessKey/create", cast.bob, body={}))  # warm
     expect(api.call("CreateAccessKey/create", cast.disabled, body={}), 401, "AuthFailure.SecretIdNotFound")
-    expect(api.call("CreateAccessKey/create", forged(cast.bob), body={}), 401, "AuthFailure.SignatureFailure")
+    expect(
+        api.call("CreateAccessKey/create", Credentials.forged(cast.bob.secret_id), body={}),
+        401,
+        "AuthFailure.SignatureFailure",
+    )
 
 
 def drive_list_keys(api: Api, cast: Cast) -> None:
@@ -483,7 +482,7 @@ def drive_list_keys(api: Api, cast: Cast) -> None:
     expect(api.call("ListAccessKeys/list", cast.alice), 200)  # warm
     expect(api.call("ListAccessKeys/list", cast.alice_second), 200)  # gives the key-to-be-deleted records
     expect(api.call("ListAccessKeys/list", cast.disabled), 401, "AuthFailure.SecretIdNotFound")
-    expect(api.call("ListAccessKeys/list", forged(cast.bob)), 401, "AuthFailure.SignatureFailure")
+    expect(api.call("ListAccessKeys/list", Credentials.forged(cast.bob.secret_id)), 401, "AuthFailure.SignatureFailure")
 
 
 def drive_get(api: Api, cast: Cast) -> None:
@@ -498,7 +497,7 @@ def drive_get(api: Api, cast: Cast) -> None:
         401,
         "AuthFailure.SecretIdNotFound",
     )
-    forged_get = api.call("GetAccessKey/get", forged(cast.bob), secret_id=cast.bob.secret_id)
+    forged_get = api.call("GetAccessKey/get", Credentials.forged(cast.bob.secret_id), secret_id=cast.bob.secret_id)
     expect(forged_get, 401, "AuthFailure.SignatureFailure")
 
 
@@ -513,7 +512,9 @@ def drive_update(api: Api, cast: Cast) -> None:
     expect(not_found, 404, "ResourceNotFound.AccessKey")
     refused = api.call("UpdateAccessKey/enable", cast.disabled, secret_id=cast.disabled.secret_id)
     expect(refused, 401, "AuthFailure.SecretIdNotFound")
-    forged_update = api.call("UpdateAccessKey/enable", forged(cast.bob), secret_id=cast.bob.secret_id)
+    forged_update = api.call(
+        "UpdateAccessKey/enable", Credentials.forged(cast.bob.secret_id), secret_id=cast.bob.secret_id
+    )
     expect(forged_update, 401, "AuthFailure.SignatureFailure")
 
 
@@ -529,7 +530,9 @@ def drive_delete(api: Api, cast: Cast) -> None:
     expect(api.call("DeleteAccessKey/delete", cast.alice, secret_id=second), 404, "ResourceNotFound.AccessKey")
     refused = api.call("DeleteAccessKey/delete", cast.disabled, secret_id=cast.disabled.secret_id)
     expect(refused, 401, "AuthFailure.SecretIdNotFound")
-    forged_delete = api.call("DeleteAccessKey/delete", forged(cast.bob), secret_id=cast.bob.secret_id)
+    forged_delete = api.call(
+        "DeleteAccessKey/delete", Credentials.forged(cast.bob.secret_id), secret_id=cast.bob.secret_id
+    )
     expect(forged_delete, 401, "AuthFailure.SignatureFailure")
 
 
@@ -541,7 +544,9 @@ def drive_list_records(api: Api, cast: Cast) -> None:
     expect(not_found, 404, "ResourceNotFound.AccessKey")
     refused = api.call("ListAccessRecords/list", cast.disabled, secret_id=cast.disabled.secret_id)
     expect(refused, 401, "AuthFailure.SecretIdNotFound")
-    forged_list = api.call("ListAccessRecords/list", forged(cast.bob), secret_id=cast.bob.secret_id)
+    forged_list = api.call(
+        "ListAccessRecords/list", Credentials.forged(cast.bob.secret_id), secret_id=cast.bob.secret_id
+    )
     expect(forged_list, 401, "AuthFailure.SignatureFailure")
 
 
@@ -550,7 +555,7 @@ def drive_list_activity(api: Api, cast: Cast) -> None:
     expect(api.call("ListActivity/list", cast.alice), 200)  # cold
     expect(api.call("ListActivity/list", cast.alice), 200)  # warm
     expect(api.call("ListActivity/list", cast.disabled), 401, "AuthFailure.SecretIdNotFound")
-    expect(api.call("ListActivity/list", forged(cast.bob)), 401, "AuthFailure.SignatureFailure")
+    expect(api.call("ListActivity/list", Credentials.forged(cast.bob.secret_id)), 401, "AuthFailure.SignatureFailure")
 
 
 def drive_sessions(api: Api) -> None:
@@ -591,7 +596,10 @@ def drive_tencent_cloud_api(api: Api, cast: Cast) -> None:
     assert [row["SecretId"] for row in last_used["SecretIdLastUsedRows"]] == [carol.secret_id]
     refused = cloud_api(api, cast.disabled, "list-access-keys", {})
     assert refused["Error"]["Code"] == "AuthFailure.SecretIdNotFound"
-    assert cloud_api(api, forged(carol), "list-access-keys", {})["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    assert (
+        cloud_api(api, Credentials.forged(carol.secret_id), "list-access-keys", {})["Error"]["Code"]
+        == "AuthFailure.SignatureFailure"
+    )
 
 
 def drive_verify_request(cast: Cast) -> None:
@@ -609,7 +617,7 @@ def drive_verify_request(cast: Cast) -> None:
     accepted = verify(cast.alice)  # cold
     assert accepted["Valid"] is True, accepted
     assert verify(cast.alice, ChangesState=True, CanonicalRequestHash="ab" * 32)["Valid"] is True  # warm, guarded
-    assert verify(forged(cast.bob))["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    assert verify(Credentials.forged(cast.bob.secret_id))["Error"]["Code"] == "AuthFailure.SignatureFailure"
     report = {**load_event("VerifyRequest/report"), "RecordId": accepted["RecordId"]}
     assert invoke(report) == {"Updated": True}
 

@@ -11,14 +11,14 @@ from access_keys.config import settings
 def test_the_secret_appears_only_in_the_create_response(api: Api, alice: Credentials, capsys, caplog):
     # Given a key created through the API and then used on every route
     created = api.call("CreateAccessKey/create", alice, body={"Description": "ci"})
-    second = Credentials(created.body["AccessKey"]["SecretId"], created.body["AccessKey"]["SecretKey"])
+    second = Credentials.of(created.body["AccessKey"])
     api.call("ListAccessKeys/list", second)
     api.call("GetAccessKey/get", second, secret_id=second.secret_id)
     api.call("ListAccessRecords/list", second, secret_id=second.secret_id)
     api.call("UpdateAccessKey/disable", alice, secret_id=second.secret_id)
     api.call("ListAccessKeys/list", second)  # refused: disabled
     api.call("UpdateAccessKey/enable", alice, secret_id=second.secret_id)
-    api.call("ListAccessKeys/list", Credentials(second.secret_id, "x" * 32))  # refused: wrong secret
+    api.call("ListAccessKeys/list", Credentials.forged(second.secret_id))  # refused: wrong secret
     api.call("UpdateAccessKey/disable", alice, secret_id=second.secret_id)
     api.call("DeleteAccessKey/delete", alice, secret_id=second.secret_id)
 

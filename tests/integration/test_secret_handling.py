@@ -26,7 +26,7 @@ def test_the_verifier_compares_signatures_with_compare_digest(
         return compare_digest(expected, given)
 
     monkeypatch.setattr(signing.hmac, "compare_digest", spy)
-    forged = Credentials(alice.secret_id, "f" * 32)
+    forged = Credentials.forged(alice.secret_id)
 
     refused = api.call("ListAccessKeys/list", forged)
     accepted = api.call("ListAccessKeys/list", alice)
@@ -56,7 +56,7 @@ def _literal(node: ast.expr) -> bool:
 
 def test_a_deleted_keys_cached_secret_never_verifies(api: Api, alice: Credentials) -> None:
     created = api.call("CreateAccessKey/create", alice, body={"Description": "doomed"}).body["AccessKey"]
-    doomed = Credentials(created["SecretId"], created["SecretKey"])
+    doomed = Credentials.of(created)
     assert api.call("ListAccessKeys/list", doomed).status == 200  # its secret is now cached warm
     api.call("UpdateAccessKey/disable", alice, secret_id=doomed.secret_id, body={"Status": "Inactive"})
     assert api.call("DeleteAccessKey/delete", alice, secret_id=doomed.secret_id).status == 200

@@ -8,7 +8,8 @@ import re
 import time
 
 import pytest
-from harness import Api, Credentials, bootstrap_key, scan_table
+from harness import Api, Credentials, bootstrap_key, issued, scan_table
+from secret_ledger import LEDGER
 from sessions import SOURCE_IP, Session, accounts_pool, call, session_event, sign_in
 
 from access_keys.config import settings
@@ -140,7 +141,7 @@ def test_a_leaked_key_cannot_keep_the_account_from_its_owner(api: Api, alice_ses
     owners = bootstrap_key(ALICE)
     # The thief, with a copy of the owner's key, makes a key of their own and disables the owner's.
     stolen = api.call("CreateAccessKey/create", owners).body["AccessKey"]
-    thief = Credentials(stolen["SecretId"], stolen["SecretKey"])
+    thief = Credentials.of(stolen)
     assert api.call("UpdateAccessKey/disable", thief, secret_id=owners.secret_id).status == 200
 
     # The owner signs in with password (and MFA), disables the thief's key and enables their own.
@@ -246,7 +247,7 @@ def test_create_account_makes_one_sign_in_per_uin_and_per_email(pool: str) -> No
 
 
 def test_every_operator_action_is_in_the_accounts_activity(api: Api, alice_session: Session) -> None:
-    key = admin.create_key(ALICE, "for automation").key.secret_id
+    key = issued(admin.create_key(ALICE, "for automation")).secret_id
     assert [listed.secret_id for listed in admin.list_keys(ALICE)] == [key]
     assert admin.set_key_status(key, Status.INACTIVE).status is Status.INACTIVE
     assert admin.set_key_status(key, Status.ACTIVE).status is Status.ACTIVE
@@ -288,7 +289,9 @@ def test_the_admin_commands_print_and_audit(pool: str, capsys, monkeypatch) -> N
     account = json.loads(capsys.readouterr().out)
     assert set(account) == {"Uin", "Email", "TemporaryPassword", "UserPoolId"}
     assert main(["admin", "create-key", "--uin", ALICE]) == 0
-    secret_id = json.loads(capsys.readouterr().out)["AccessKey"]["SecretId"]
+    printed = capsys.readouterr().out
+    LEDGER.saw_response(printed)  # the pair it printed, for the secret scan
+    secret_id = json.loads(printed)["AccessKey"]["SecretId"]
 
     assert main(["admin", "disable-key", secret_id]) == 0
     shown = capsys.readouterr()

@@ -17,8 +17,6 @@ from access_keys.config import settings
 from access_keys.dal.models import KeyItem
 from access_keys_tools.events import http_event, sign_event
 
-WRONG_SECRET = "w" * 32
-
 
 def _stock_signed(event_name: str, credentials: Credentials, **changes) -> dict:
     """An event signed as Tencent's stock SDKs sign: `content-type;host`, nothing else."""
@@ -44,7 +42,7 @@ def test_wrong_secret_requests_on_dates_the_service_never_accepts_cost_no_kms_ca
     # Given a cold cache and 50 wrong-secret requests, each with a scope date of its own
     key_material.forget_all()
     aws_calls.reset()
-    stranger = Credentials(alice.secret_id, WRONG_SECRET)
+    stranger = Credentials.forged(alice.secret_id)
     base = datetime.now(UTC)
     answers = []
     for days in range(2, 52):
@@ -61,7 +59,7 @@ def test_a_flood_of_wrong_secrets_cannot_evict_a_legitimate_keys_signing_key(
 ):
     # Given alice's signing key is cached warm
     assert api.call("ListAccessKeys/list", alice).status == 200
-    stranger = Credentials(alice.secret_id, WRONG_SECRET)
+    stranger = Credentials.forged(alice.secret_id)
 
     # When 1,030 wrong-secret requests arrive, timestamped on every date the server accepts
     aws_calls.reset()
@@ -180,12 +178,12 @@ def test_a_disabled_keys_attempts_are_classified_by_their_signature_with_one_ans
 ):
     # Given a disabled second key
     created = api.call("CreateAccessKey/create", alice, body={}).body["AccessKey"]
-    second = Credentials(created["SecretId"], created["SecretKey"])
+    second = Credentials.of(created)
     api.call("UpdateAccessKey/disable", alice, secret_id=second.secret_id, body={"Status": "Inactive"})
 
     # When its real owner and a stranger both try it
     signed = api.call("ListAccessKeys/list", second)
-    forged = api.call("ListAccessKeys/list", Credentials(second.secret_id, WRONG_SECRET))
+    forged = api.call("ListAccessKeys/list", Credentials.forged(second.secret_id))
 
     # Then both get the same answer (no oracle), but only the signed one is an access record
     assert (signed.status, signed.error_code) == (401, "AuthFailure.SecretIdNotFound")
@@ -204,7 +202,7 @@ def test_strangers_never_move_last_access_time(api: Api, alice: Credentials, str
     for header in (f"junk Credential={unused}/", f"TC3-HMAC-SHA256 Credential={unused}/x"):
         event = http_event("ListAccessKeys/list", headers={"authorization": header, "x-tc-timestamp": "1"})
         assert api.invoke("ListAccessKeys", event).status == 401
-    assert api.call("ListAccessKeys/list", Credentials(unused, WRONG_SECRET)).status == 401
+    assert api.call("ListAccessKeys/list", Credentials.forged(unused)).status == 401
     stream.pump()
 
     # Then its LastAccessTime is still null

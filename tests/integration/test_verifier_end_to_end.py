@@ -111,7 +111,7 @@ def test_a_disable_refuses_the_next_verify_and_the_owner_sees_both(api: Api, ali
     lambda_client = InProcessLambda()
     verifier = Verifier(SERVICE, lambda_client=lambda_client)
     created = api.call("CreateAccessKey/create", alice, body={"Description": "cvm"}).body["AccessKey"]
-    bot = Credentials(created["SecretId"], created["SecretKey"])
+    bot = Credentials.of(created)
     _verify(verifier, signed_for(bot, method="POST", path="/", body=b"{}", action="DescribeInstances"))
 
     key_store.set_status(bot.secret_id, Status.INACTIVE, signed_at=0, changed_at=0)
@@ -159,7 +159,7 @@ def test_the_decorator_answers_a_tencent_style_refusal_itself(alice: Credentials
     def handler(event: dict[str, Any], context: Any, caller: Caller) -> dict[str, Any]:
         return {"statusCode": 200, "body": json.dumps({"Response": {"Caller": caller.secret_id}})}
 
-    request = signed_for(Credentials(alice.secret_id, "x" * 32), method="POST", path="/", body=b"{}", action="Describe")
+    request = signed_for(Credentials.forged(alice.secret_id), method="POST", path="/", body=b"{}", action="Describe")
     event = {
         "version": "2.0",
         "rawPath": "/",
