@@ -355,6 +355,30 @@ def test_only_create_and_update_take_a_json_body_and_update_requires_its_status(
     assert resolve(update_schema["properties"]["Status"])["enum"] == ["Active", "Inactive"]
 
 
+def test_each_route_documents_exactly_the_input_the_service_declares_for_it() -> None:
+    # access_keys.rest.ROUTES is what the service checks; the document is what callers build from.
+    documented: dict[str, tuple[set[str], set[str], set[str]]] = {}
+    for item in document()["paths"].values():
+        for method in HTTP_METHODS:
+            if method not in item:
+                continue
+            operation = item[method]
+            parameters = [resolve(parameter) for parameter in item.get("parameters", [])]
+            parameters += [resolve(parameter) for parameter in operation.get("parameters", [])]
+            body = resolve(operation["requestBody"]["content"][JSON]["schema"]) if "requestBody" in operation else {}
+            documented[operation["operationId"].removesuffix("Session")] = (
+                {parameter["name"] for parameter in parameters if parameter["in"] == "path"},
+                set(body.get("properties", {})),
+                set(body.get("required", [])),
+            )
+
+    declared = {
+        action: (set(route.path), set(route.body), {name for name, field in route.body.items() if field.required})
+        for action, route in rest.ROUTES.items()
+    }
+    assert documented == declared
+
+
 def test_a_description_longer_than_1024_characters_is_out_of_the_schema() -> None:
     create = resolve(next(op for op in operations().values() if op["operationId"] == "CreateAccessKey")["requestBody"])
     description = resolve(resolve(create["content"][JSON]["schema"])["properties"]["Description"])
