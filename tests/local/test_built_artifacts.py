@@ -74,6 +74,7 @@ def test_the_layer_holds_only_what_runs_within_its_size_budget(build_dir: Path) 
     ]
     assert not (layer / "aws_xray_sdk").exists()
     assert not (layer / "aws_lambda_powertools" / "event_handler").exists()
+    assert not (layer / "aws_lambda_powertools" / "middleware_factory").exists()
     utilities = layer / "aws_lambda_powertools" / "utilities"
     assert sorted(path.name for path in utilities.iterdir() if path.name != "__pycache__") == [
         "__init__.py",
