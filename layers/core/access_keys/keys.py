@@ -89,7 +89,8 @@ def update_access_key(caller: Principal, secret_id: str, status: Status) -> Acce
     changed_at = min(caller.signed_at, now_ms() // 1000)
     key = key_store.set_status(secret_id, status, signed_at=caller.signed_at, changed_at=changed_at)
     if key is None:
-        owned_key(caller, secret_id)  # AccessKeyNotFound if it was deleted meanwhile
+        if key_store.find_key(secret_id) is None:  # deleted meanwhile: read afresh, even the signer's own
+            raise AccessKeyNotFound()
         raise SignatureExpire(
             "This request was signed before the key's last status change, which it would undo. "
             "Sign it again with the current time if the change is still wanted."
