@@ -201,6 +201,20 @@ def test_a_malformed_record_id_is_answered_false_without_a_lookup(memory: Memory
     assert memory.record_store.updates_tried == 0
 
 
+def test_a_record_id_is_answered_only_as_it_was_given_out(memory: Memory, key: AccessKey) -> None:
+    record_id = record(memory, key, service="cvm")
+    # The same bytes in base64's other alphabet, or with a character its decoder would skip.
+    respelled = [record_id.replace("-", "+").replace("_", "/"), record_id[:4] + "!" + record_id[4:], record_id + "="]
+    respelled = [spelling for spelling in respelled if spelling != record_id]
+
+    answers = [records.report_access_outcome("cvm", spelling, "UnauthorizedOperation") for spelling in respelled]
+
+    assert respelled
+    assert answers == [False] * len(respelled)
+    assert memory.record_store.updates_tried == 0
+    assert records.report_access_outcome("cvm", record_id, "UnauthorizedOperation") is True
+
+
 def test_a_well_formed_record_id_naming_no_record_is_answered_false(memory: Memory, key: AccessKey) -> None:
     made_up = _b64(f"{key.secret_id}#00\n{START_MS:013d}#guess".encode())
 

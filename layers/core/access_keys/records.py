@@ -9,6 +9,7 @@ list or fake a use of the key.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 
 from access_keys import keys
@@ -26,6 +27,7 @@ from access_keys.domain import (
 )
 
 _USER_AGENT_MAX_CHARS = 512
+_RECORD_ID = re.compile(r"[A-Za-z0-9_-]+")
 # How long after its verification a service may still report a request's outcome.
 REPORT_WINDOW_MINUTES = 15
 
@@ -88,6 +90,10 @@ def _record_id(partition: str, sort_key: str) -> str:
 
 
 def _record_key(record_id: str) -> tuple[str, str] | None:
+    # Only the alphabet `_record_id` writes: base64's decoder would also take `+` and `/`, and drop
+    # any other character, so that many spellings would name one record.
+    if not _RECORD_ID.fullmatch(record_id):
+        return None
     try:
         decoded = base64.urlsafe_b64decode(record_id + "=" * (-len(record_id) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
