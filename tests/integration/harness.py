@@ -150,6 +150,11 @@ def bootstrap_key(uin: str, description: str = "") -> Credentials:
     return issued(keys.create_access_key(uin, description))
 
 
+def second_credentials(api: Api, owner: Credentials) -> Credentials:
+    """A second key of the owner's account, made through the API, to sign with."""
+    return Credentials.of(api.call("CreateAccessKey/create", owner, body={}).body["AccessKey"])
+
+
 def second_key(api: Api, owner: Credentials, *, disabled: bool = False) -> str:
     """A second key of the owner's account, made through the API (and disabled, if asked)."""
     created = api.call("CreateAccessKey/create", owner, body={"Description": "second"})

@@ -1,6 +1,6 @@
 """A disable holds from the very next request, on every route; an enable restores the key."""
 
-from harness import Api, Credentials
+from harness import Api, Credentials, second_credentials
 
 ROUTES = [
     ("CreateAccessKey/create", {}),
@@ -12,14 +12,9 @@ ROUTES = [
 ]
 
 
-def _second_key(api: Api, owner: Credentials) -> Credentials:
-    created = api.call("CreateAccessKey/create", owner, body={}).body["AccessKey"]
-    return Credentials.of(created)
-
-
 def test_no_request_signed_with_a_disabled_key_is_accepted(api: Api, alice: Credentials):
     # Given a second key that has just worked
-    second = _second_key(api, alice)
+    second = second_credentials(api, alice)
     assert api.call("ListAccessKeys/list", second).status == 200
 
     # When alice disables it
@@ -35,7 +30,7 @@ def test_no_request_signed_with_a_disabled_key_is_accepted(api: Api, alice: Cred
 
 
 def test_a_key_can_disable_itself_and_is_refused_at_once(api: Api, alice: Credentials):
-    second = _second_key(api, alice)
+    second = second_credentials(api, alice)
 
     assert api.call("UpdateAccessKey/disable", second, secret_id=second.secret_id).status == 200
 
@@ -44,7 +39,7 @@ def test_a_key_can_disable_itself_and_is_refused_at_once(api: Api, alice: Creden
 
 
 def test_a_warm_verifier_sees_the_disable_despite_its_cached_secret(api: Api, alice: Credentials, aws_calls):
-    second = _second_key(api, alice)
+    second = second_credentials(api, alice)
     api.call("ListAccessKeys/list", second)  # decrypts and caches second's SecretKey
     api.call("UpdateAccessKey/disable", alice, secret_id=second.secret_id)
     aws_calls.reset()
@@ -56,7 +51,7 @@ def test_a_warm_verifier_sees_the_disable_despite_its_cached_secret(api: Api, al
 
 
 def test_an_enabled_key_works_again(api: Api, alice: Credentials):
-    second = _second_key(api, alice)
+    second = second_credentials(api, alice)
     api.call("UpdateAccessKey/disable", alice, secret_id=second.secret_id)
 
     assert api.call("UpdateAccessKey/enable", alice, secret_id=second.secret_id).status == 200

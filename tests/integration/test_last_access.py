@@ -2,7 +2,7 @@
 
 import copy
 
-from harness import Api, Credentials, StreamPump, scan_table
+from harness import Api, Credentials, StreamPump, scan_table, second_credentials
 
 from access_keys.clock import format_time
 from access_keys.config import settings
@@ -28,16 +28,11 @@ def _last_access(api: Api, owner: Credentials, secret_id: str) -> str | None:
     return api.call("GetAccessKey/get", owner, secret_id=secret_id).body["AccessKey"]["LastAccessTime"]
 
 
-def _second_key(api: Api, owner: Credentials) -> Credentials:
-    created = api.call("CreateAccessKey/create", owner, body={}).body["AccessKey"]
-    return Credentials.of(created)
-
-
 def test_after_n_requests_last_access_equals_the_newest_record_with_one_update_per_key(
     api: Api, alice: Credentials, stream: StreamPump, aws_calls
 ):
     # Given N signed requests by two keys, successes and failures
-    second = _second_key(api, alice)
+    second = second_credentials(api, alice)
     for _ in range(7):
         api.call("ListAccessKeys/list", alice)
         api.call("GetAccessKey/get", second, secret_id=alice.secret_id)
@@ -102,7 +97,7 @@ def test_an_older_batch_after_a_newer_one_never_moves_the_time_back(api: Api, al
 
 def test_a_key_deleted_during_a_batch_is_not_recreated(api: Api, alice: Credentials, stream: StreamPump):
     # Given records of a key that is deleted before its batch is processed
-    doomed = _second_key(api, alice)
+    doomed = second_credentials(api, alice)
     api.call("ListAccessKeys/list", doomed)
     api.call("UpdateAccessKey/disable", alice, secret_id=doomed.secret_id)
     api.call("DeleteAccessKey/delete", alice, secret_id=doomed.secret_id)
