@@ -429,7 +429,7 @@ def main() -> int:  # noqa: PLR0915 - one straight sequence of measurements, the
     )
 
     print("9. ListAccessRecords read ...", flush=True)
-    listing = records_read.measure(latency_ms=records_read.LATENCY_MS)
+    listing = records_read.measure_apart(latency_ms=records_read.LATENCY_MS)
     report(
         Figure(
             "ListAccessRecords read, fixed latency per call",
