@@ -308,6 +308,20 @@ def test_the_admin_commands_print_and_audit(pool: str, capsys, monkeypatch) -> N
     assert "OperationDenied.AccountExists" in capsys.readouterr().err
 
 
+def test_a_throttled_operator_command_says_so_and_its_activity_shows_it(pool: str, capsys, aws_calls) -> None:
+    key = issued(admin.create_key(ALICE, "to disable")).secret_id
+    aws_calls.fail_next("dynamodb:UpdateItem", code="ProvisionedThroughputExceededException", status=400, times=20)
+
+    exit_code = main(["admin", "disable-key", key])
+    shown = capsys.readouterr()
+
+    assert exit_code == 1
+    assert "access-keys: RequestLimitExceeded: " in shown.err
+    assert "Traceback" not in shown.err
+    latest = admin.list_activity(ALICE)[0]
+    assert (latest.action, latest.secret_id, latest.error_code) == ("UpdateAccessKey", key, "RequestLimitExceeded")
+
+
 def test_an_owner_locked_out_of_the_sign_in_gets_a_new_one_and_keeps_the_keys(api: Api, alice_session: Session) -> None:
     key = call(api, "CreateAccessKey", alice_session).body["AccessKey"]["SecretId"]
 

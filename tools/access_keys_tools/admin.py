@@ -32,8 +32,9 @@ from access_keys import activity, keys, validation
 from access_keys.clock import now_ms
 from access_keys.config import settings
 from access_keys.dal import activity_store, aws, key_store
+from access_keys.dal.throttling import Throttled
 from access_keys.domain import AccessKey, AccountActor, ActivityEntry, Result, Status
-from access_keys.errors import AccessKeyNotFound, InvalidParameterValue, ServiceError
+from access_keys.errors import AccessKeyNotFound, InvalidParameterValue, ServiceError, refusal_of
 from access_keys.observability import logger
 
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
@@ -249,8 +250,8 @@ def _audited[T](
     """Run the action, then write its activity entry, log line and metric, whatever its outcome."""
     try:
         result = run()
-    except ServiceError as error:
-        _audit(actor, action, secret_id, error.code)
+    except (ServiceError, Throttled) as error:
+        _audit(actor, action, secret_id, refusal_of(error).code)
         raise
     except Exception:
         _audit(actor, action, secret_id, "InternalError")

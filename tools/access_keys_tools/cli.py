@@ -464,7 +464,8 @@ def _admin(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> in
     from pynamodb.exceptions import PynamoDBException
 
     from access_keys.config import ConfigurationError
-    from access_keys.errors import InvalidParameter, InvalidParameterValue, ServiceError
+    from access_keys.dal.throttling import Throttled
+    from access_keys.errors import InvalidParameter, InvalidParameterValue, ServiceError, refusal_of
     from access_keys.observability import logger
     from access_keys_tools import admin
 
@@ -477,7 +478,8 @@ def _admin(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> in
         parser.error(error.message)
     except ConfigurationError as error:
         print(f"access-keys: {error}; set it as the deployed functions do, or use --local.", file=sys.stderr)
-    except ServiceError as error:
+    except (ServiceError, Throttled) as raised:
+        error = refusal_of(raised)
         print(terminal_text(f"access-keys: {error.code}: {error.message}"), file=sys.stderr)
     except (admin.AuditNotWritten, admin.ClockSkew, LookupError) as error:
         print(terminal_text(f"access-keys: {error}"), file=sys.stderr)
