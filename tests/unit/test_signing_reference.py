@@ -17,6 +17,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tencentcloud.common import abstract_client
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.http.request import RequestInternal
@@ -371,3 +373,75 @@ def test_an_additionally_signed_header_is_covered_by_the_signature() -> None:
     # Then the caller gets a SignatureFailure
     with pytest.raises(SignatureFailure):
         verify(tampered)
+
+
+# -- the header as the SDKs write it, read at once, and any other, part by part ---------------------
+
+# Each part of a header: as the SDKs write it (first), or wrong in one of the ways a client or a
+# forger might write it.
+_PARTS = {
+    "secret_id": [SECRET_ID, SECRET_ID[:-1], SECRET_ID + "x", "akid" + SECRET_ID[4:], ""],
+    "date": ["2026-12-01", "", "2026 12 01", "2026-12-01 ", "20261201=", "é", "a.b:c_d"],
+    "service": ["cam", "cvm", "", " cam", "c m", "cam\x1c", "c,m"],
+    "terminator": ["tc3_request", "", "tc3_request/x", "tc3_request\t"],
+    "names": [
+        ["content-type", "host"],
+        ["content-type", "host", "x-tc-action"],
+        ["host"],
+        ["content-type"],
+        ["x-nonce"],
+        ["host", "content-type"],
+        ["content-type", "content-type", "host"],
+        ["content-type", "host", ""],
+        ["", "content-type", "host"],
+        ["Content-Type", "host"],
+        ["content-type", "host", "a b"],
+        [],
+    ],
+    "signature": ["0" * 64, "a" * 63, "A" * 64, "f" * 65, "0" * 63 + "g", ""],
+    "separator": [", ", ",", ",  ", " ,", ";", ", \t"],
+    "algorithm": ["TC3-HMAC-SHA256", "TC3-HMAC-SHA256 ", "tc3-hmac-sha256", "HMAC", ""],
+    "around": ["", " ", "\t", "\n", "\x1c", "\u2003"],
+}
+
+
+@st.composite
+def authorization_headers(draw: st.DrawFn) -> str:
+    """Headers near the SDKs' layout: each part right, or now and then wrong."""
+
+    def part(name: str) -> Any:
+        choices = _PARTS[name]
+        return choices[0] if draw(st.integers(0, 3)) else draw(st.sampled_from(choices))
+
+    fields = [
+        f"Credential={part('secret_id')}/{part('date')}/{part('service')}/{part('terminator')}",
+        f"SignedHeaders={';'.join(part('names'))}",
+        f"Signature={part('signature')}",
+    ]
+    if draw(st.integers(0, 9)) == 0:
+        fields = draw(st.permutations(fields))
+    around = part("around")
+    return f"{around}{part('algorithm')} {part('separator').join(fields)}{around}"
+
+
+def _parsed(parse: Callable[[str], signing.Authorization], header: str) -> object:
+    try:
+        return parse(header)
+    except InvalidAuthorization as refused:
+        return ("refused", refused.message)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(header=authorization_headers() | st.text(max_size=300))
+def test_the_header_read_at_once_is_read_as_the_part_by_part_parser_reads_it(header: str) -> None:
+    assert _parsed(signing.parse_authorization, header) == _parsed(signing.parse_authorization_by_parts, header)
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_the_sdks_header_is_read_at_once(call: Call) -> None:
+    sdk_header = sdk_sign(call).headers["authorization"]
+    with mock.patch.object(signing, "parse_authorization_by_parts", side_effect=AssertionError("read part by part")):
+        parsed = signing.parse_authorization(sdk_header)
+
+    assert parsed == signing.parse_authorization_by_parts(sdk_header)
+    assert parsed.secret_id == SECRET_ID

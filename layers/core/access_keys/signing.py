@@ -16,10 +16,9 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from access_keys.errors import InvalidAuthorization
 
@@ -42,6 +41,7 @@ __all__ = [
     "hashed",
     "keyed",
     "parse_authorization",
+    "parse_authorization_by_parts",
     "parse_timestamp",
     "sign",
     "signature",
@@ -73,11 +73,17 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _OPTIONAL_WHITESPACE = " \t"
 _LAST_DATED_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 _EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()  # a GET's and a DELETE's, hashed once
+# A well-formed header in the SDKs' own layout, read at once: a third of what parsing it part by
+# part costs, which is a fifth of a warm verification.
+_AS_SDKS_WRITE_IT = re.compile(
+    r"TC3-HMAC-SHA256 Credential=(AKID[A-Za-z0-9]{32})/([A-Za-z0-9_.:-]+)/([A-Za-z0-9_.:-]+)/([A-Za-z0-9_.:-]+), ?"
+    r"SignedHeaders=([a-z0-9!#$%&'*+.^_`|~;-]+), ?Signature=([0-9a-f]{64})"
+)
 
 
-@dataclass(frozen=True, slots=True)
-class Authorization:
-    """The parts of a well-formed Authorization header."""
+class Authorization(NamedTuple):
+    """The parts of a well-formed Authorization header. A tuple: made once per request, and a
+    frozen dataclass costs four times as much to make."""
 
     secret_id: str
     date: str
@@ -85,10 +91,11 @@ class Authorization:
     terminator: str
     signed_headers: tuple[str, ...]
     signature: str
-    scope: str = field(init=False)  # `date/service/terminator`, joined once at parse time
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "scope", f"{self.date}/{self.service}/{self.terminator}")
+    @property
+    def scope(self) -> str:
+        """`date/service/terminator`, as the StringToSign carries it."""
+        return f"{self.date}/{self.service}/{self.terminator}"
 
 
 def claimed_secret_id(header: str | None) -> str | None:
@@ -109,7 +116,25 @@ def parse_authorization(header: str | None) -> Authorization:
     Raises InvalidAuthorization, saying which part is wrong, for anything malformed.
     The scope's date, service and terminator are only checked for shape here: a wrong
     value in them is a signature failure, decided by the verifier (`access_keys.authentication`).
+
+    A header written as the SDKs write it is read by one regular expression; any other is read
+    part by part (`parse_authorization_by_parts`), which alone words the refusals. The first
+    accepts only headers the second accepts, with the same result (tests/unit/test_signing_reference.py).
     """
+    match = _AS_SDKS_WRITE_IT.fullmatch(header) if header else None
+    if match is not None:
+        signed_headers = tuple(match[5].split(";"))
+        if (
+            all(signed_headers)
+            and REQUIRED_SIGNED_HEADERS.issubset(signed_headers)
+            and list(signed_headers) == sorted(set(signed_headers))
+        ):
+            return Authorization(match[1], match[2], match[3], match[4], signed_headers, match[6])
+    return parse_authorization_by_parts(header)
+
+
+def parse_authorization_by_parts(header: str | None) -> Authorization:
+    """`parse_authorization`, for any header: each part read and checked on its own."""
     if not header or not header.strip():
         raise InvalidAuthorization("The Authorization header is missing.")
     algorithm, _, rest = header.strip().partition(" ")
