@@ -43,6 +43,11 @@ def disabled(memory: Memory, uin: str, description: str = "") -> AccessKey:
     return keys.update_access_key(actor(memory, uin), created.secret_id, Status.INACTIVE)
 
 
+def signer_and_target(memory: Memory) -> tuple[AccessKey, AccessKey, int]:
+    """Alice's two keys, the first to sign with and the second to change, and the second it is now."""
+    return keys.create_access_key(ALICE).key, keys.create_access_key(ALICE).key, memory.clock.second
+
+
 def status_of(memory: Memory, secret_id: str) -> Status:
     return memory.key_store.keys[secret_id].status
 
@@ -173,9 +178,7 @@ def test_the_key_that_signed_the_request_is_not_read_again(memory: Memory) -> No
 
 
 def test_an_update_signed_before_the_last_status_change_is_refused_and_changes_nothing(memory: Memory) -> None:
-    signing = keys.create_access_key(ALICE).key
-    target = keys.create_access_key(ALICE).key
-    now = memory.clock.second
+    signing, target, now = signer_and_target(memory)
     keys.update_access_key(Caller(signing, now), target.secret_id, Status.INACTIVE)
 
     with pytest.raises(SignatureExpire):
@@ -185,9 +188,7 @@ def test_an_update_signed_before_the_last_status_change_is_refused_and_changes_n
 
 
 def test_an_update_signed_in_the_same_second_as_the_last_change_is_applied(memory: Memory) -> None:
-    signing = keys.create_access_key(ALICE).key
-    target = keys.create_access_key(ALICE).key
-    now = memory.clock.second
+    signing, target, now = signer_and_target(memory)
     keys.update_access_key(Caller(signing, now), target.secret_id, Status.INACTIVE)
 
     updated = keys.update_access_key(Caller(signing, now), target.secret_id, Status.ACTIVE)
@@ -197,9 +198,7 @@ def test_an_update_signed_in_the_same_second_as_the_last_change_is_applied(memor
 
 
 def test_a_delayed_update_signed_after_the_last_change_still_applies(memory: Memory) -> None:
-    signing = keys.create_access_key(ALICE).key
-    target = keys.create_access_key(ALICE).key
-    now = memory.clock.second
+    signing, target, now = signer_and_target(memory)
     keys.update_access_key(Caller(signing, now - 100), target.secret_id, Status.INACTIVE)  # arrives late
 
     keys.update_access_key(Caller(signing, now - 50), target.secret_id, Status.ACTIVE)
@@ -208,9 +207,7 @@ def test_a_delayed_update_signed_after_the_last_change_still_applies(memory: Mem
 
 
 def test_a_change_signed_ahead_of_the_server_clock_does_not_hold_off_the_next(memory: Memory) -> None:
-    signing = keys.create_access_key(ALICE).key
-    target = keys.create_access_key(ALICE).key
-    now = memory.clock.second
+    signing, target, now = signer_and_target(memory)
     keys.update_access_key(Caller(signing, now + 120), target.secret_id, Status.INACTIVE)
     dated = memory.key_store.status_changed_at[target.secret_id]
     memory.clock.advance(1000)
