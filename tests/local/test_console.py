@@ -21,24 +21,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from console_page import KEPT, confirm, row, snap
 from running_stack import CHROMIUM, NEEDS_CHROMIUM, LocalStack
 from secret_ledger import LEDGER
 from stack_process import unique_uin
 
 from access_keys_tools.client import AccessKeysClient
 from access_keys_tools.local import names
-from access_keys_tools.template import PROJECT_ROOT
 
-ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console"
 MARKUP = "<img src=x onerror=\"document.title='pwned'\"><b>bold</b>"
 STORAGE_KEY = "access-keys-console"  # the page's sessionStorage item
-# Everything a page script could keep between two requests, as text.
-KEPT = """() => ({
-  session: JSON.stringify(sessionStorage),
-  local: JSON.stringify(localStorage),
-  cookie: document.cookie,
-  inputs: Array.from(document.querySelectorAll("input"), (input) => input.value),
-})"""
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -49,11 +41,6 @@ if CHROMIUM is not None:
 @pytest.fixture
 def page(open_page: Callable[[int, int], Page]) -> Page:
     return open_page(1360, 860)
-
-
-def snap(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
 def use_a_key(page: Page) -> None:
@@ -81,16 +68,6 @@ def signing_key(secret_key: str, date: str) -> str:
 
 def utc_today() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d")
-
-
-def row(page: Page, secret_id: str):
-    return page.locator("#keys tr", has_text=secret_id)
-
-
-def confirm(page: Page) -> None:
-    dialog = page.locator("#confirm-dialog")
-    dialog.get_by_role("button", name="Confirm").click()
-    expect(dialog).to_be_hidden()
 
 
 def test_the_page_is_served_with_a_strict_content_security_policy(local_stack: LocalStack) -> None:

@@ -25,24 +25,15 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import console_page
 import pytest
+from console_page import KEPT_AND_SHOWN, confirm, row
 from running_stack import CHROMIUM, NEEDS_CHROMIUM, LocalStack
 from secret_ledger import LEDGER
 from stack_process import unique_uin
 
-from access_keys_tools.template import PROJECT_ROOT
-
-ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "console"
 ACCOUNT_STORAGE_KEY = "access-keys-console-account"  # the page's sessionStorage item for a sign-in
 TOTP_STEP_SECONDS = 30
-# Everything a page script could keep between two requests, and what the page shows, as text.
-KEPT = """() => ({
-  session: JSON.stringify(sessionStorage),
-  local: JSON.stringify(localStorage),
-  cookie: document.cookie,
-  inputs: Array.from(document.querySelectorAll("input"), (input) => input.value),
-  page: document.documentElement.outerHTML,
-})"""
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -57,21 +48,7 @@ def page(open_page: Callable[[int, int], Page]) -> Page:
 
 def snap(page: Page, name: str, part: str | None = None) -> None:
     """The viewport, or only the element `part` names: each a small PNG, fit for the README."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = str(ARTIFACTS / f"sign-in-{name}.png")
-    if part is None:
-        page.screenshot(path=path)
-    else:
-        box = page.locator(part).bounding_box()
-        assert box is not None, f"{part} is not shown"
-        margin = 16
-        clip = {
-            "x": max(box["x"] - margin, 0),
-            "y": max(box["y"] - margin, 0),
-            "width": box["width"] + 2 * margin,
-            "height": box["height"] + 2 * margin,
-        }
-        page.screenshot(path=path, clip=clip, full_page=True)
+    console_page.snap(page, f"sign-in-{name}", part=part, full_page=False)
 
 
 # ---------------------------------------------------------------------------- the account
@@ -224,16 +201,6 @@ def first_sign_in(page: Page, account: Account, *, remember: bool = False) -> Au
     return authenticator
 
 
-def row(page: Page, secret_id: str):
-    return page.locator("#keys tr", has_text=secret_id)
-
-
-def confirm(page: Page) -> None:
-    dialog = page.locator("#confirm-dialog")
-    dialog.get_by_role("button", name="Confirm").click()
-    expect(dialog).to_be_hidden()
-
-
 def create_key(page: Page, description: str) -> tuple[str, str]:
     page.get_by_role("button", name="Create Key").click()
     page.get_by_label("Description").fill(description)
@@ -252,7 +219,7 @@ def saved_it(page: Page) -> None:
 
 
 def nothing_kept_but_memory(page: Page, *secrets_: str) -> dict:
-    kept = page.evaluate(KEPT)
+    kept = page.evaluate(KEPT_AND_SHOWN)
     assert kept["local"] == "{}"
     assert kept["cookie"] == ""
     assert page.context.cookies() == []
@@ -331,7 +298,7 @@ def test_an_owner_signs_in_as_the_account_and_manages_its_keys(page: Page, local
     expect(page.locator("#activity tr", has_text="CreateAccessKey")).to_have_count(1)
     snap(page, "04-keys-secret-key-shown")
     saved_it(page)
-    assert first_key not in page.evaluate(KEPT)["page"]
+    assert first_key not in page.evaluate(KEPT_AND_SHOWN)["page"]
     assert page.locator("#created-secret").input_value() == ""
     second_id, _ = create_key(page, "the second")
     saved_it(page)
