@@ -261,16 +261,13 @@ def _audited[T](
 
 
 def _audit(actor: AccountActor, action: str, secret_id: str | None, error_code: str | None) -> None:
-    entry = ActivityEntry(
-        uin=actor.uin,
-        time=now_ms(),
-        actor=actor.actor,
+    entry = activity.entry_of(
+        actor,
         action=action,
         secret_id=secret_id,
         source_ip="-",  # an operator calls AWS, not the API: CloudTrail has where from
-        result=Result.FAILURE if error_code else Result.SUCCESS,
-        error_code=error_code,
         request_id=f"operator-{uuid.uuid4()}",
+        error_code=error_code,
     )
     logger.info(
         "operator action",

@@ -15,6 +15,29 @@ from access_keys.domain import ACTIVITY_RETENTION_DAYS, ACTIVITY_SHOWN, AccountA
 from access_keys.observability import count_alone, logger
 
 
+def entry_of(
+    actor: AccountActor,
+    *,
+    action: str,
+    secret_id: str | None,
+    source_ip: str,
+    request_id: str,
+    error_code: str | None = None,
+) -> ActivityEntry:
+    """What `actor` did to its account just now, and how it ended (no error code: it succeeded)."""
+    return ActivityEntry(
+        uin=actor.uin,
+        time=now_ms(),
+        actor=actor.actor,
+        action=action,
+        secret_id=secret_id,
+        source_ip=source_ip,
+        result=Result.FAILURE if error_code else Result.SUCCESS,
+        error_code=error_code,
+        request_id=request_id,
+    )
+
+
 def record(
     actor: AccountActor,
     *,
@@ -23,20 +46,11 @@ def record(
     source_ip: str,
     request_id: str,
     error_code: str | None = None,
-    time: int | None = None,
 ) -> None:
     """Add an entry to `actor`'s account. A failure to write it is logged and counted, and the
     action's own outcome stands (it has happened; failing it now would invite a retry)."""
-    entry = ActivityEntry(
-        uin=actor.uin,
-        time=now_ms() if time is None else time,
-        actor=actor.actor,
-        action=action,
-        secret_id=secret_id,
-        source_ip=source_ip,
-        result=Result.FAILURE if error_code else Result.SUCCESS,
-        error_code=error_code,
-        request_id=request_id,
+    entry = entry_of(
+        actor, action=action, secret_id=secret_id, source_ip=source_ip, request_id=request_id, error_code=error_code
     )
     try:
         activity_store.put_entry(entry)
