@@ -104,26 +104,24 @@ def pseudo_parameters() -> dict[str, Any]:
 
 def kms_alias() -> str:
     """The secrets key's alias, as template.yaml names it for this stack."""
-    aliases = [
-        resource["Properties"]["AliasName"]
-        for resource in load_template()["Resources"].values()
-        if resource["Type"] == "AWS::KMS::Alias"
-    ]
-    if len(aliases) != 1:
-        raise ValueError(f"template.yaml should define one KMS alias, not {len(aliases)}")
-    return resolve(aliases[0], pseudo_parameters())
+    return _name_in_template("AWS::KMS::Alias", "AliasName")
 
 
 def user_pool_name() -> str:
     """The accounts' user pool's name, as template.yaml names it for this stack."""
-    pools = [
-        resource["Properties"]["UserPoolName"]
+    return _name_in_template("AWS::Cognito::UserPool", "UserPoolName")
+
+
+def _name_in_template(resource_type: str, name_property: str) -> str:
+    """The name template.yaml gives its one resource of `resource_type`, resolved for this stack."""
+    names = [
+        resource["Properties"][name_property]
         for resource in load_template()["Resources"].values()
-        if resource["Type"] == "AWS::Cognito::UserPool"
+        if resource["Type"] == resource_type
     ]
-    if len(pools) != 1:
-        raise ValueError(f"template.yaml should define one user pool, not {len(pools)}")
-    return resolve(pools[0], pseudo_parameters())
+    if len(names) != 1:
+        raise ValueError(f"template.yaml should define one {resource_type}, not {len(names)}")
+    return resolve(names[0], pseudo_parameters())
 
 
 def local_user_pool_id(aws_endpoint: str) -> str:
