@@ -70,12 +70,8 @@
       return this._next(verified, parameters.USERNAME, email);
     }
 
-    async setNewPassword(state, newPassword) {
-      const answered = await this._respond("NEW_PASSWORD_REQUIRED", state.session, {
-        USERNAME: state.username,
-        NEW_PASSWORD: newPassword,
-      });
-      return this._next(answered, state.username, state.email);
+    setNewPassword(state, newPassword) {
+      return this._answer(state, "NEW_PASSWORD_REQUIRED", { NEW_PASSWORD: newPassword });
     }
 
     async beginTotpSetup(state) {
@@ -90,15 +86,16 @@
     async finishTotpSetup(setup, code) {
       const verified = await this._call("VerifySoftwareToken", { Session: setup.session, UserCode: code });
       if (verified.Status !== "SUCCESS") throw cognitoError("EnableSoftwareTokenMFAException", "The code was not accepted.");
-      const answered = await this._respond("MFA_SETUP", verified.Session, { USERNAME: setup.username });
-      return this._next(answered, setup.username, setup.email);
+      return this._answer({ ...setup, session: verified.Session }, "MFA_SETUP", {});
     }
 
-    async answerTotp(state, code) {
-      const answered = await this._respond("SOFTWARE_TOKEN_MFA", state.session, {
-        USERNAME: state.username,
-        SOFTWARE_TOKEN_MFA_CODE: code,
-      });
+    answerTotp(state, code) {
+      return this._answer(state, "SOFTWARE_TOKEN_MFA", { SOFTWARE_TOKEN_MFA_CODE: code });
+    }
+
+    // Answer the challenge `state` stands at for its user, and go on to what Cognito asks next.
+    async _answer(state, challengeName, responses) {
+      const answered = await this._respond(challengeName, state.session, { USERNAME: state.username, ...responses });
       return this._next(answered, state.username, state.email);
     }
 
