@@ -137,6 +137,34 @@ def test_a_disable_refuses_the_very_next_request_over_http(local_stack: LocalSta
     assert (refused.value.status, refused.value.code) == (401, "AuthFailure.SecretIdNotFound")
 
 
+def test_another_accounts_key_cannot_change_a_key_over_http_and_learns_nothing(local_stack: LocalStack) -> None:
+    # Ownership is decided in one place (keys.owned_key) before any write: a SecretId is public,
+    # so Bob knows Alice's, and signs valid requests with his own key naming it.
+    alice = local_stack.bootstrap(unique_uin())
+    bob = local_stack.bootstrap(unique_uin())
+    target = alice.create_access_key("alice second")["AccessKey"]["SecretId"]
+    never_issued = "AKID" + "0" * 32
+    attempts = [
+        lambda secret_id: bob.update_access_key(secret_id, "Inactive"),
+        bob.delete_access_key,
+        lambda secret_id: bob.call_action("UpdateAccessKey", {"AccessKeyId": secret_id, "Status": "Inactive"}),
+        lambda secret_id: bob.call_action("DeleteAccessKey", {"AccessKeyId": secret_id}),
+    ]
+
+    answers = []
+    for attempt in attempts:
+        for secret_id in (target, never_issued):
+            with pytest.raises(ApiError) as refused:
+                attempt(secret_id)
+            answers.append((secret_id == target, refused.value.status, refused.value.code, refused.value.message))
+
+    # Alice's key is answered exactly as one that was never issued, and nothing changed.
+    for index in range(0, len(answers), 2):
+        assert answers[index][1:] == answers[index + 1][1:], answers[index : index + 2]
+    assert {answer[2] for answer in answers} == {"ResourceNotFound.AccessKey", "ResourceNotFound.SecretNotExist"}
+    assert alice.get_access_key(target)["AccessKey"]["Status"] == "Active"
+
+
 def test_concurrent_creates_over_http_keep_the_quota_of_two(local_stack: LocalStack) -> None:
     owner = local_stack.bootstrap(unique_uin())
 
