@@ -38,24 +38,13 @@ def entry_of(
     )
 
 
-def record(
-    actor: AccountActor,
-    *,
-    action: str,
-    secret_id: str | None,
-    source_ip: str,
-    request_id: str,
-    error_code: str | None = None,
-) -> None:
-    """Add an entry to `actor`'s account. A failure to write it is logged and counted, and the
-    action's own outcome stands (it has happened; failing it now would invite a retry)."""
-    entry = entry_of(
-        actor, action=action, secret_id=secret_id, source_ip=source_ip, request_id=request_id, error_code=error_code
-    )
+def record(entry: ActivityEntry) -> None:
+    """Add `entry` (`entry_of`) to its account. A failure to write it is logged and counted, and
+    the action's own outcome stands (it has happened; failing it now would invite a retry)."""
     try:
         activity_store.put_entry(entry)
     except Exception:
-        logger.exception("activity entry not written", extra={"uin": actor.uin, "action": action})
+        logger.exception("activity entry not written", extra={"uin": entry.uin, "action": entry.action})
         count_alone("ActivityEntriesLost")
 
 

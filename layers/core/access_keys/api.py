@@ -295,12 +295,14 @@ def handle_session(
         response = _refuse(request, error, dialect)
     if actor is not None and request.action in STATE_CHANGING_ACTIONS:
         activity.record(
-            actor,
-            action=request.action,
-            secret_id=_key_acted_on(request, reply),
-            source_ip=request.source_ip,
-            request_id=request.request_id,
-            error_code=dialect.code_of(error) if error else None,
+            activity.entry_of(
+                actor,
+                action=request.action,
+                secret_id=_key_acted_on(request, reply),
+                source_ip=request.source_ip,
+                request_id=request.request_id,
+                error_code=dialect.code_of(error) if error else None,
+            )
         )
     return response
 
